@@ -1,0 +1,451 @@
+"""Loading and validating scenario, pathway and territory files.
+
+Files are YAML, checked against the JSON Schemas of :mod:`lda_sim.schema` (unknown keys are
+errors), then against the pathway graph (unknown states, capacities in the wrong unit, shares that
+do not sum to 1...). Every problem raises :class:`~lda_sim.errors.ConfigError` naming the file,
+the field and the offending value.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import yaml
+
+from .errors import ConfigError
+from .laws import StayLaw, make_law
+from .pathway import Pathway, State, Transition
+from .provenance import Provenance, unwrap
+from .schema import NEEDS, PATHWAY_SCHEMA, SCENARIO_SCHEMA, TERRITORY_SCHEMA
+
+SHARE_TOLERANCE = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files
+# --------------------------------------------------------------------------------------------
+def _normalise(node: Any) -> Any:
+    """Make YAML data JSON-like: string keys, dates as ISO strings."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, bool) else str(k).lower(): _normalise(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_normalise(v) for v in node]
+    if isinstance(node, (_dt.date, _dt.datetime)):
+        return node.isoformat()
+    return node
+
+
+def _field_path(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def read_yaml(path: str | Path, schema: dict[str, Any]) -> dict[str, Any]:
+    """Read a YAML file and validate it against ``schema``; raise :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(str(path), where, f"malformed YAML: {problem}") from None
+    data = _normalise(data)
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", f"expected a mapping at the top level, got {type(data).__name__}")
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        value = error.instance
+        shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 80 else type(value).__name__
+        message = error.message if shown in error.message else f"{error.message} (value: {shown})"
+        raise ConfigError(str(path), _field_path(error.absolute_path), message)
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Resolved configuration objects
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mix:
+    """Shares over named categories, drawn by inversion from a uniform."""
+
+    names: tuple[str, ...]
+    cumulative: tuple[float, ...]
+
+    @classmethod
+    def from_shares(cls, shares: dict[str, float], file: str, where: str) -> Mix:
+        total = sum(shares.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise ConfigError(file, where, f"shares sum to {total:.6g}, not 1: {shares}")
+        names, cumulative, acc = [], [], 0.0
+        for name, s in shares.items():
+            acc += s
+            names.append(name)
+            cumulative.append(acc / total)
+        return cls(tuple(names), tuple(cumulative))
+
+    def pick(self, u: float) -> int:
+        for i, c in enumerate(self.cumulative):
+            if u < c:
+                return i
+        return len(self.cumulative) - 1
+
+    def share(self, name: str) -> float:
+        i = self.names.index(name)
+        return self.cumulative[i] - (self.cumulative[i - 1] if i else 0.0)
+
+
+@dataclass(frozen=True)
+class Population:
+    """Attributes of the households that arrive (or start) in a territory."""
+
+    kinds: Mix
+    needs: Mix
+    regular_status_share: float
+    priority_share: float
+
+
+@dataclass(frozen=True)
+class Inflow:
+    """A Poisson inflow of households of one cause."""
+
+    cause: str
+    households_per_year: float
+    entry: int  # state index
+    population: Population
+
+
+@dataclass(frozen=True)
+class Supply:
+    """Lettings from the turnover of a whole stock, a share of which goes to the model."""
+
+    stock_units: int
+    turnover_rate: float
+    share_to_homeless: float
+    size_mix: Mix
+
+    @property
+    def lettings_per_year(self) -> float:
+        return self.stock_units * self.turnover_rate * self.share_to_homeless
+
+
+@dataclass(frozen=True)
+class EdgeParams:
+    """Territory-specific parameters of one transition."""
+
+    weight: float = 0.0
+    rate_per_year: float = 0.0
+    refusal_probability: float = 0.0
+    ready_after: StayLaw | None = None
+
+
+@dataclass
+class TerritoryConfig:
+    """A territory's capacities, population, inflows and parameters, resolved against a pathway."""
+
+    name: str
+    label: str
+    description: str
+    file: str
+    population: Population
+    inflows: list[Inflow]
+    initial: dict[int, tuple[str, int]]
+    places: dict[int, int]
+    units: dict[int, list[int]]
+    supplies: dict[int, Supply]
+    stays: dict[int, StayLaw]
+    edges: dict[int, EdgeParams]
+
+
+@dataclass
+class Scenario:
+    """Everything a run needs: the pathway, the territories and the run settings."""
+
+    name: str
+    description: str
+    start: np.datetime64
+    years: float
+    seed: int
+    pathway: Pathway
+    territories: list[TerritoryConfig]
+    allocation: dict[str, Any]
+    file: str = "<scenario>"
+    provenance: list[Provenance] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def months(self) -> int:
+        return int(round(self.years * 12))
+
+    def territory(self, name: str) -> TerritoryConfig:
+        for t in self.territories:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+def load_pathway(path: str | Path, records: list[Provenance] | None = None) -> Pathway:
+    """Load and validate a pathway file."""
+    records = [] if records is None else records
+    data = unwrap(read_yaml(path, PATHWAY_SCHEMA), str(path), "", records)
+    return Pathway(data, str(path))
+
+
+def _population(spec: dict[str, Any], base: Population | None, pathway: Pathway, file: str, where: str) -> Population:
+    def mix(key: str, allowed: set[str]) -> Mix | None:
+        if key not in spec:
+            return None
+        unknown = set(spec[key]) - allowed
+        if unknown:
+            raise ConfigError(file, f"{where}.{key}", f"unknown categories {sorted(unknown)} (allowed: {sorted(allowed)})")
+        return Mix.from_shares(spec[key], file, f"{where}.{key}")
+
+    kinds = mix("kinds", set(pathway.kinds))
+    needs = mix("needs", set(NEEDS))
+    if base is None:
+        assert kinds is not None and needs is not None
+        return Population(kinds, needs, float(spec["regular_status_share"]), float(spec["priority_share"]))
+    return Population(
+        kinds or base.kinds,
+        needs or base.needs,
+        float(spec.get("regular_status_share", base.regular_status_share)),
+        float(spec.get("priority_share", base.priority_share)),
+    )
+
+
+def _state_params(
+    data: dict[str, Any], pathway: Pathway, file: str
+) -> tuple[dict[int, int], dict[int, list[int]], dict[int, Supply], dict[int, StayLaw]]:
+    places: dict[int, int] = {}
+    units: dict[int, list[int]] = {}
+    supplies: dict[int, Supply] = {}
+    stays: dict[int, StayLaw] = {}
+    given = data.get("states", {})
+    for name in given:
+        if name not in pathway.state_index:
+            raise ConfigError(file, f"states.{name}", f"unknown state {name!r} (states: {', '.join(pathway.state_index)})")
+    size_names = pathway.size_class_names
+    for state in pathway.states:
+        spec = given.get(state.name, {})
+        where = f"states.{state.name}"
+        kind = state.capacity_kind
+        wrong_unit = {
+            "shelter": ("units", "stock_units", "turnover_rate", "share_to_homeless", "size_mix"),
+            "units": ("places", "stock_units", "turnover_rate", "share_to_homeless", "size_mix"),
+            "turnover": ("places", "units"),
+            "none": ("places", "units", "stock_units", "turnover_rate", "share_to_homeless", "size_mix"),
+        }[kind]
+        for key in wrong_unit:
+            if key in spec:
+                unit_text = {
+                    "shelter": "a shelter's capacity is counted in places (persons): use 'places'",
+                    "units": "a housing state's capacity is counted in units (households by size class): use 'units'",
+                    "turnover": "this state is supplied by the turnover of a stock: use stock_units, turnover_rate, share_to_homeless, size_mix",
+                    "none": f"{state.name!r} has no capacity",
+                }[kind]
+                raise ConfigError(file, f"{where}.{key}", f"capacity in the wrong unit: {unit_text}")
+        if kind == "shelter":
+            if "places" not in spec:
+                raise ConfigError(file, f"{where}.places", "missing: a shelter needs its number of places")
+            places[state.index] = int(spec["places"])
+        elif kind == "units":
+            if "units" not in spec:
+                raise ConfigError(file, f"{where}.units", f"missing: units per size class ({', '.join(size_names)})")
+            unknown = set(spec["units"]) - set(size_names)
+            if unknown:
+                raise ConfigError(file, f"{where}.units", f"unknown size class(es) {sorted(unknown)} (size classes: {', '.join(size_names)})")
+            units[state.index] = [int(spec["units"].get(c, 0)) for c in size_names]
+        elif kind == "turnover":
+            missing = [k for k in ("stock_units", "turnover_rate", "share_to_homeless", "size_mix") if k not in spec]
+            if missing:
+                raise ConfigError(file, f"{where}.{missing[0]}", "missing: a turnover-supplied state needs stock_units, turnover_rate, share_to_homeless and size_mix")
+            unknown = set(spec["size_mix"]) - set(size_names)
+            if unknown:
+                raise ConfigError(file, f"{where}.size_mix", f"unknown size class(es) {sorted(unknown)}")
+            shares = {c: float(spec["size_mix"].get(c, 0.0)) for c in size_names}
+            supplies[state.index] = Supply(
+                int(spec["stock_units"]), float(spec["turnover_rate"]), float(spec["share_to_homeless"]),
+                Mix.from_shares(shares, file, f"{where}.size_mix"),
+            )
+        has_stay_edges = bool(pathway.out_transitions(state.name, "stay"))
+        if "stay" in spec:
+            if not has_stay_edges:
+                raise ConfigError(file, f"{where}.stay", f"{state.name!r} has no stay transition in the pathway, so a stay law is never used")
+            try:
+                stays[state.index] = make_law(spec["stay"])
+            except ValueError as exc:
+                raise ConfigError(file, f"{where}.stay", str(exc)) from None
+        elif has_stay_edges:
+            raise ConfigError(file, f"{where}.stay", "missing: the pathway has stay transitions out of this state, so it needs a stay law")
+    return places, units, supplies, stays
+
+
+def _edge_params(data: dict[str, Any], pathway: Pathway, file: str) -> dict[int, EdgeParams]:
+    given = data.get("transitions", {})
+    for key in given:
+        if key not in pathway.transition_index:
+            raise ConfigError(file, f"transitions.{key}", f"unknown transition {key!r}: not an edge of pathway {pathway.name!r}")
+    params: dict[int, EdgeParams] = {}
+    for t in pathway.transitions:
+        spec = {**t.defaults, **given.get(t.key, {})}
+        where = f"transitions.{t.key}"
+        allowed = {"queue": {"refusal_probability", "ready_after"}, "stay": {"weight"}, "hazard": {"rate_per_year"}}[t.mode]
+        extra = set(given.get(t.key, {})) - allowed
+        if extra:
+            raise ConfigError(file, f"{where}.{sorted(extra)[0]}", f"not a parameter of a {t.mode} transition (allowed: {', '.join(sorted(allowed))})")
+        if t.mode == "hazard" and "rate_per_year" not in spec:
+            raise ConfigError(file, f"{where}.rate_per_year", "missing: a hazard transition needs a rate per year")
+        if t.mode == "stay" and "weight" not in spec:
+            raise ConfigError(file, f"{where}.weight", "missing: a stay transition needs a weight")
+        ready = spec.get("ready_after")
+        if isinstance(ready, dict):
+            try:
+                ready = make_law(ready)
+            except ValueError as exc:
+                raise ConfigError(file, f"{where}.ready_after", str(exc)) from None
+        params[t.index] = EdgeParams(
+            float(spec.get("weight", 0.0)),
+            float(spec.get("rate_per_year", 0.0)),
+            float(spec.get("refusal_probability", 0.0)),
+            ready,
+        )
+    for state in pathway.states:
+        stay_edges = pathway.out_transitions(state.name, "stay")
+        if stay_edges:
+            total = sum(params[t.index].weight for t in stay_edges)
+            if abs(total - 1) > SHARE_TOLERANCE:
+                keys = ", ".join(f"{t.key}={params[t.index].weight:g}" for t in stay_edges)
+                raise ConfigError(file, f"transitions.{stay_edges[0].key}.weight", f"stay weights out of {state.name!r} sum to {total:.6g}, not 1 ({keys})")
+    return params
+
+
+def load_territory(path: str | Path, pathway: Pathway, records: list[Provenance] | None = None) -> TerritoryConfig:
+    """Load a territory file and resolve it against ``pathway``."""
+    file = str(path)
+    records = [] if records is None else records
+    data = unwrap(read_yaml(path, TERRITORY_SCHEMA), file, "", records)
+    population = _population(data["population"], None, pathway, file, "population")
+    inflows = []
+    for cause, spec in data["inflows"].items():
+        entry = spec.get("entry", next(s.name for s in pathway.states if s.kind == "street"))
+        if entry not in pathway.state_index:
+            raise ConfigError(file, f"inflows.{cause}.entry", f"unknown state {entry!r}")
+        entry_state = pathway.states[pathway.state_index[entry]]
+        if entry_state.capacitated or entry_state.kind == "exit":
+            raise ConfigError(file, f"inflows.{cause}.entry", f"households cannot arrive into {entry!r}: arrivals enter the street or an open state, then queue")
+        inflows.append(
+            Inflow(cause, float(spec["households_per_year"]), entry_state.index,
+                   _population(spec, population, pathway, file, f"inflows.{cause}"))
+        )
+    places, units, supplies, stays = _state_params(data, pathway, file)
+    initial: dict[int, tuple[str, int]] = {}
+    for name, spec in data.get("initial", {}).items():
+        where = f"initial.{name}"
+        if name not in pathway.state_index:
+            raise ConfigError(file, where, f"unknown state {name!r}")
+        state = pathway.states[pathway.state_index[name]]
+        if state.kind == "exit":
+            raise ConfigError(file, where, "an exit state holds nobody at the start")
+        unit, count = ("persons", int(spec["persons"])) if "persons" in spec else ("households", int(spec["households"]))
+        if state.index in places and unit == "persons" and count > places[state.index]:
+            raise ConfigError(file, f"{where}.persons", f"{count} persons exceed the {places[state.index]} places of {name!r}")
+        if state.index in units and unit == "households" and count > sum(units[state.index]):
+            raise ConfigError(file, f"{where}.households", f"{count} households exceed the {sum(units[state.index])} units of {name!r}")
+        initial[state.index] = (unit, count)
+    return TerritoryConfig(
+        name=data["territory"]["name"],
+        label=data["territory"]["label"],
+        description=data["territory"].get("description", ""),
+        file=file,
+        population=population,
+        inflows=inflows,
+        initial=initial,
+        places=places,
+        units=units,
+        supplies=supplies,
+        stays=stays,
+        edges=_edge_params(data, pathway, file),
+    )
+
+
+def load_sources(path: str | Path) -> dict[str, str]:
+    """Read a sources file: ``sources: {ID: {citation: text}}``."""
+    file = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(file, "", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "", f"malformed YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        raise ConfigError(file, "sources", "expected a mapping 'sources: {ID: {citation: ...}}'")
+    out = {}
+    for key, entry in data["sources"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("citation"), str):
+            raise ConfigError(file, f"sources.{key}", "expected {citation: text}")
+        out[str(key)] = entry["citation"]
+    return out
+
+
+def load_scenario(path: str | Path, *, years: float | None = None, seed: int | None = None) -> Scenario:
+    """Load a scenario file with its pathway and territories.
+
+    ``years`` and ``seed`` override the file's values.
+    """
+    path = Path(path)
+    file = str(path)
+    records: list[Provenance] = []
+    spec = read_yaml(path, SCENARIO_SCHEMA)["scenario"]
+    base = path.parent
+    pathway = load_pathway(base / spec["pathway"], records)
+    territories = [load_territory(base / t, pathway, records) for t in spec["territories"]]
+    names = [t.name for t in territories]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(file, "scenario.territories", f"territory listed twice: {', '.join(duplicates)}")
+    sources: dict[str, str] = {}
+    if "sources" in spec:
+        sources = load_sources(base / spec["sources"])
+        for rec in records:
+            for src in rec.sources:
+                if src not in sources:
+                    raise ConfigError(rec.file, rec.field, f"unknown source id {src!r} (not in {base / spec['sources']})")
+    allocation = spec.get("allocation", {})
+    for state in allocation.get("rules", {}):
+        if state not in pathway.state_index or not pathway.states[pathway.state_index[state]].capacitated:
+            raise ConfigError(file, f"scenario.allocation.rules.{state}", f"{state!r} is not a state entered through a queue")
+    start = spec["start"][:7]
+    run_years = float(spec["years"] if years is None else years)
+    if not (run_years > 0 and math.isfinite(run_years)):
+        raise ConfigError(file, "scenario.years", f"years must be positive, got {run_years}")
+    return Scenario(
+        name=spec["name"],
+        description=spec.get("description", ""),
+        start=np.datetime64(start, "M"),
+        years=run_years,
+        seed=int(spec.get("seed", 0) if seed is None else seed),
+        pathway=pathway,
+        territories=territories,
+        allocation=allocation,
+        file=file,
+        provenance=records,
+        sources=sources,
+    )

@@ -1,0 +1,13 @@
+"""The error raised for bad input: it names the file, the field and the offending value."""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported on one line as ``file: field: message``."""
+
+    def __init__(self, file: str, field: str, message: str) -> None:
+        self.file = str(file)
+        self.field = field
+        self.message = message
+        super().__init__(f"{self.file}: {field or '(top level)'}: {message}")

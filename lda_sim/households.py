@@ -1,0 +1,94 @@
+"""Households: the agents of the model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mesa
+
+from . import streams
+from .config import Population
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pathway import Pathway, Transition
+    from .territory import Territory
+
+NEEDS_LEVEL = {"low": 0, "medium": 1, "high": 2}
+
+
+class Household(mesa.Agent):
+    """A household moving through the pathway graph of its territory.
+
+    Attributes are drawn from the household's own random stream (see :mod:`lda_sim.streams`), so
+    that the same household gets the same attributes and durations in every scenario. Subclass it
+    to change behaviour, e.g. :meth:`accepts_offer`.
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        territory: Territory,
+        seed: int,
+        cause: str,
+        population: Population,
+        pathway: Pathway,
+        now: float,
+    ) -> None:
+        super().__init__(model)
+        self.territory = territory
+        self.seed = seed
+        self.cause = cause
+        u = self.uniform
+        kind = population.kinds.names[population.kinds.pick(u(streams.tag(streams.KIND)))]
+        spec = pathway.kinds[kind]
+        up = u(streams.tag(streams.PERSONS))
+        persons = spec.persons[-1]
+        for n, c in zip(spec.persons, spec.cumulative):
+            if up < c:
+                persons = n
+                break
+        self.kind: str = kind
+        self.isolated: bool = spec.isolated
+        self.persons: int = persons
+        self.size_class: int = pathway.size_class_of(persons)
+        self.needs: str = population.needs.names[population.needs.pick(u(streams.tag(streams.NEEDS)))]
+        self.regular_status: bool = u(streams.tag(streams.STATUS)) < population.regular_status_share
+        self.priority: bool = u(streams.tag(streams.PRIORITY)) < population.priority_share
+        self.state: int = -1
+        self.entered_state: float = now
+        self.entered_system: float = now
+        self.token: int = 0  # bumped at each move: pending events of an older state are stale
+        self.visits: dict[int, int] = {}  # state -> visits so far
+        self.offers: dict[int, int] = {}  # target state -> offers received
+        self.queue_since: dict[int, float] = {}  # target state -> time the household began waiting
+        self.tickets: dict[int, int] = {}  # target state -> ticket of its live entry in the waiting list
+        self._profile = (self.kind, self.isolated, self.needs, self.regular_status, self.priority, self.cause, self.size_class)
+
+    # --- randomness ----------------------------------------------------------------------------
+    def uniform(self, draw_tag: int) -> float:
+        """This household's uniform number for a tagged purpose."""
+        return streams.uniform(self.seed, draw_tag)
+
+    # --- behaviour that subclasses may change -------------------------------------------------
+    def accepts_offer(self, transition: Transition, refusal_probability: float) -> bool:
+        """Whether the household accepts an offer to move along ``transition``."""
+        if refusal_probability <= 0:
+            return True
+        n = self.offers.get(transition.target.index, 0)
+        return self.uniform(streams.tag(streams.OFFER, transition.target.index, n)) >= refusal_probability
+
+    # --- eligibility ---------------------------------------------------------------------------
+    def profile(self) -> tuple[Any, ...]:
+        """The attributes that eligibility rules look at (households sharing it are alike)."""
+        return self._profile
+
+    def is_eligible(self, transition: Transition, size_class_names: list[str]) -> bool:
+        """Whether this household may take ``transition``."""
+        for attr, allowed in transition.eligible.items():
+            value = size_class_names[self.size_class] if attr == "size_class" else getattr(self, attr)
+            if value not in allowed:
+                return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"Household({self.unique_id}, {self.kind}, {self.persons}p, state={self.state})"

@@ -1,0 +1,202 @@
+"""Monthly counters of a run, turned into an ``xarray.Dataset`` at the end."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .config import Scenario
+from .schema import CAUSES
+
+MONTH_DAYS = 365.25 / 12
+#: Edges of the waiting-time histogram, in days (fine at first, then coarser).
+WAIT_BIN_EDGES = np.array(
+    [0, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90, 120, 150, 180, 240, 300, 365, 450, 540, 630, 730, 900, 1095, 1460, 1825, 2555, 3650, 1e9],
+    dtype=float,
+)
+STATISTICS = ("mean", "median", "p90")
+POOLED_KINDS = ("shelter", "housing")
+
+
+class Recorder:
+    """Counts entries, moves, exits and waits by territory and month; snapshots stocks at month ends."""
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.events = 0
+        pathway = scenario.pathway
+        t, s, e, m = len(scenario.territories), len(pathway.states), len(pathway.transitions), scenario.months
+        self.months = m
+        self.occupancy = np.zeros((t, s, m), dtype=np.int64)
+        self.persons = np.zeros((t, s, m), dtype=np.int64)
+        self.capacity = np.full((t, s, m), np.nan)
+        self.queue_length = np.zeros((t, s, m), dtype=np.int64)
+        self.flow = np.zeros((t, e, m), dtype=np.int64)
+        self.flow_persons = np.zeros((t, e, m), dtype=np.int64)
+        self.entries = np.zeros((t, len(CAUSES), m), dtype=np.int64)
+        self.entries_persons = np.zeros((t, len(CAUSES), m), dtype=np.int64)
+        self.offers = np.zeros((t, s, m), dtype=np.int64)
+        self.refusals = np.zeros((t, s, m), dtype=np.int64)
+        self.lettings = np.zeros((t, s, m), dtype=np.int64)
+        self.lettings_unused = np.zeros((t, s, m), dtype=np.int64)
+        self.initial = np.zeros((t, s), dtype=np.int64)
+        self.initial_persons = np.zeros((t, s), dtype=np.int64)
+        self.waits: list[list[list[float]]] = [[[] for _ in range(s)] for _ in range(t)]
+        self.wait_months: list[list[list[int]]] = [[[] for _ in range(s)] for _ in range(t)]
+        self._cause_index = {c: i for i, c in enumerate(CAUSES)}
+
+    def month_of(self, time: float) -> int:
+        return min(int(time / MONTH_DAYS), self.months - 1)
+
+    # --- counting, called by the model -------------------------------------------------------
+    def record_move(self, territory: int, transition: int, persons: int, time: float) -> None:
+        m = self.month_of(time)
+        self.flow[territory, transition, m] += 1
+        self.flow_persons[territory, transition, m] += persons
+
+    def record_entry(self, territory: int, cause: str, persons: int, time: float) -> None:
+        m = self.month_of(time)
+        c = self._cause_index[cause]
+        self.entries[territory, c, m] += 1
+        self.entries_persons[territory, c, m] += persons
+
+    def record_wait(self, territory: int, state: int, wait_days: float, time: float) -> None:
+        self.waits[territory][state].append(wait_days)
+        self.wait_months[territory][state].append(self.month_of(time))
+
+    def record_offer(self, territory: int, state: int, accepted: bool, time: float) -> None:
+        m = self.month_of(time)
+        self.offers[territory, state, m] += 1
+        if not accepted:
+            self.refusals[territory, state, m] += 1
+
+    def record_letting(self, territory: int, state: int, used: bool, time: float) -> None:
+        m = self.month_of(time)
+        self.lettings[territory, state, m] += 1
+        if not used:
+            self.lettings_unused[territory, state, m] += 1
+
+    # --- the dataset ---------------------------------------------------------------------------
+    def _pooled_waits(self) -> np.ndarray:
+        """Run-wide wait statistics pooled over the states of each kind (shelter, housing)."""
+        kinds = [s.kind for s in self.scenario.pathway.states]
+        out = np.full((len(self.waits), len(POOLED_KINDS), len(STATISTICS)), np.nan)
+        for ti, per_state in enumerate(self.waits):
+            for ki, kind in enumerate(POOLED_KINDS):
+                pooled = [w for si, waits in enumerate(per_state) if kinds[si] == kind for w in waits]
+                if pooled:
+                    w = np.asarray(pooled)
+                    out[ti, ki] = (w.mean(), np.median(w), np.quantile(w, 0.9))
+        return out
+
+    def _wait_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        t, s, m = self.occupancy.shape
+        stats = np.full((t, s, m, len(STATISTICS)), np.nan)
+        overall = np.full((t, s, len(STATISTICS)), np.nan)
+        served = np.zeros((t, s, m), dtype=np.int64)
+        hist = np.zeros((t, s, m, len(WAIT_BIN_EDGES) - 1), dtype=np.int64)
+        for ti in range(t):
+            for si in range(s):
+                if not self.waits[ti][si]:
+                    continue
+                w = np.asarray(self.waits[ti][si])
+                month = np.asarray(self.wait_months[ti][si])
+                overall[ti, si] = (w.mean(), np.median(w), np.quantile(w, 0.9))
+                served[ti, si] = np.bincount(month, minlength=m)
+                bins = np.clip(np.searchsorted(WAIT_BIN_EDGES, w, side="right") - 1, 0, len(WAIT_BIN_EDGES) - 2)
+                np.add.at(hist[ti, si], (month, bins), 1)
+                order = np.argsort(month, kind="stable")
+                w_sorted, month_sorted = w[order], month[order]
+                bounds = np.searchsorted(month_sorted, np.arange(m + 1))
+                for mi in range(m):
+                    chunk = w_sorted[bounds[mi] : bounds[mi + 1]]
+                    if chunk.size:
+                        stats[ti, si, mi] = (chunk.mean(), np.median(chunk), np.quantile(chunk, 0.9))
+        return stats, overall, served, hist
+
+    def dataset(self) -> xr.Dataset:
+        """All counters as a dataset with units and long names."""
+        sc = self.scenario
+        pathway = sc.pathway
+        states = [s.name for s in pathway.states]
+        transitions = [t.key for t in pathway.transitions]
+        exit_idx = [s.index for s in pathway.states if s.kind == "exit"]
+        time = sc.start + np.arange(self.months)
+        queued = np.array([s.capacitated for s in pathway.states])
+        stats, overall, served, hist = self._wait_arrays()
+        queue_length = np.where(queued[None, :, None], self.queue_length.astype(float), np.nan)
+        exits = np.stack([self.flow[:, [t.index for t in pathway.transitions if t.target.index == e], :].sum(axis=1) for e in exit_idx], axis=1)
+
+        def var(dims: tuple[str, ...], data: np.ndarray, units: str, long_name: str, **attrs: str) -> tuple:
+            return (dims, data, {"units": units, "long_name": long_name, **attrs})
+
+        tsm = ("territory", "state", "time")
+        ds = xr.Dataset(
+            {
+                "occupancy": var(tsm, self.occupancy, "households", "Households in each state at the end of the month"),
+                "occupancy_persons": var(tsm, self.persons, "persons", "Persons in each state at the end of the month"),
+                "capacity": var(tsm, self.capacity, "places or units", "Capacity at the end of the month: places (persons) for shelters, units (households) for housing"),
+                "queue_length": var(tsm, queue_length, "households", "Households waiting for a vacancy in the state at the end of the month"),
+                "flow": var(("territory", "transition", "time"), self.flow, "households", "Moves along each transition during the month"),
+                "flow_persons": var(("territory", "transition", "time"), self.flow_persons, "persons", "Persons moved along each transition during the month"),
+                "entries": var(("territory", "cause", "time"), self.entries, "households", "Households entering the system during the month, by cause"),
+                "entries_persons": var(("territory", "cause", "time"), self.entries_persons, "persons", "Persons entering the system during the month, by cause"),
+                "exits": var(("territory", "exit_state", "time"), exits, "households", "Households leaving the system during the month, by exit state"),
+                "served": var(tsm, served, "households", "Households that got through the waiting list of the state during the month"),
+                "wait_days": var(
+                    tsm + ("statistic",), stats, "days",
+                    "Waiting time of the households that got through the waiting list during the month",
+                    comment="measured in continuous time from the start of the wait, not rounded to the month",
+                ),
+                "wait_days_run": var(("territory", "state", "statistic"), overall, "days", "Waiting time of all households that got through the waiting list during the run"),
+                "wait_days_by_kind": var(
+                    ("territory", "state_group", "statistic"), self._pooled_waits(), "days",
+                    "Waiting time of all households that got through a waiting list of a shelter or of housing during the run",
+                ),
+                "wait_histogram": var(tsm + ("wait_bin",), hist, "households", "Households served in the month by waiting time bin"),
+                "offers": var(tsm, self.offers, "offers", "Offers made from the waiting list during the month"),
+                "refusals": var(tsm, self.refusals, "offers", "Offers refused during the month"),
+                "lettings": var(tsm, self.lettings, "lettings", "Lettings of a turnover-supplied state offered to the model during the month"),
+                "lettings_unused": var(tsm, self.lettings_unused, "lettings", "Lettings that found no eligible waiting household (went to ordinary demand)"),
+                "initial_occupancy": var(("territory", "state"), self.initial, "households", "Households in each state at the start"),
+                "initial_occupancy_persons": var(("territory", "state"), self.initial_persons, "persons", "Persons in each state at the start"),
+            },
+            coords={
+                "territory": ("territory", [t.name for t in sc.territories], {"long_name": "Territory"}),
+                "territory_label": ("territory", [t.label for t in sc.territories]),
+                "state": ("state", states, {"long_name": "State of the pathway graph"}),
+                "state_kind": ("state", [s.kind for s in pathway.states]),
+                "state_label_fr": ("state", [s.label["fr"] for s in pathway.states]),
+                "state_label_en": ("state", [s.label["en"] for s in pathway.states]),
+                "transition": ("transition", transitions, {"long_name": "Transition origin->target"}),
+                "transition_source": ("transition", [t.origin.name for t in pathway.transitions]),
+                "transition_target": ("transition", [t.target.name for t in pathway.transitions]),
+                "transition_mode": ("transition", [t.mode for t in pathway.transitions]),
+                "cause": ("cause", list(CAUSES), {"long_name": "Cause of entry"}),
+                "exit_state": ("exit_state", [states[i] for i in exit_idx]),
+                "statistic": ("statistic", list(STATISTICS)),
+                "state_group": ("state_group", list(POOLED_KINDS), {"long_name": "Kind of state a waiting list leads to"}),
+                "wait_bin": ("wait_bin", WAIT_BIN_EDGES[:-1], {"units": "days", "long_name": "Lower edge of the waiting-time bin"}),
+                "wait_bin_upper": ("wait_bin", np.where(np.isfinite(WAIT_BIN_EDGES[1:]) & (WAIT_BIN_EDGES[1:] < 1e9), WAIT_BIN_EDGES[1:], math.inf), {"units": "days"}),
+                "time": ("time", time.astype("datetime64[ns]"), {"long_name": "Month (stocks at its end, flows during it)"}),
+            },
+            attrs={
+                "title": f"lda_sim results: {sc.name}",
+                "scenario": sc.name,
+                "scenario_description": sc.description,
+                "scenario_file": sc.file,
+                "pathway": pathway.name,
+                "seed": int(self.seed),
+                "events": int(self.events),
+                "lda_sim_version": __version__,
+                "start": str(sc.start),
+                "months": int(self.months),
+                "month_days": MONTH_DAYS,
+                "Conventions": "CF-1.10",
+            },
+        )
+        return ds

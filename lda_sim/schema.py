@@ -1,0 +1,317 @@
+"""JSON Schemas of the configuration files (scenario, pathway, territory).
+
+The schemas describe the files as written, with provenance wrappers: any parameter may be a bare
+value or ``{value: ..., source | derived | assumption: ..., note: ...}``. ``lda-sim schema``
+prints them so that editors can complete and check the files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+STATE_KINDS = ("street", "shelter", "housing", "exit")
+HOUSING_SUPPLIES = ("units", "turnover", "open")
+TRANSITION_MODES = ("queue", "stay", "hazard")
+CAUSES = ("eviction", "institution_exit", "violence", "migration", "family_breakup", "other")
+NEEDS = ("low", "medium", "high")
+ELIGIBILITY_ATTRIBUTES = ("kind", "isolated", "needs", "regular_status", "priority", "cause", "size_class")
+NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
+
+
+def _object(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def sourced(inner: dict[str, Any], description: str = "") -> dict[str, Any]:
+    """A value given bare or inside a provenance wrapper."""
+    wrapper = _object(
+        {
+            "value": inner,
+            "source": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                ],
+                "description": "Source id(s) of configs/sources.yaml",
+            },
+            "derived": {"type": "string", "minLength": 1, "description": "Rule that computes the value"},
+            "assumption": {"type": "string", "minLength": 1, "description": "Why this value was assumed"},
+            "note": {"type": "string"},
+            "year": {"type": ["integer", "string"]},
+        },
+        ("value",),
+        oneOf=[
+            {"required": ["source"], "not": {"anyOf": [{"required": ["derived"]}, {"required": ["assumption"]}]}},
+            {"required": ["derived"], "not": {"required": ["assumption"]}},
+            {"required": ["assumption"], "not": {"anyOf": [{"required": ["derived"]}, {"required": ["source"]}]}},
+        ],
+    )
+    schema: dict[str, Any] = {
+        "if": {"type": "object", "required": ["value"]},
+        "then": wrapper,
+        "else": inner,
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def number(minimum: float = 0, maximum: float | None = None, integer: bool = False, description: str = "") -> dict[str, Any]:
+    inner: dict[str, Any] = {"type": "integer" if integer else "number", "minimum": minimum}
+    if maximum is not None:
+        inner["maximum"] = maximum
+    return sourced(inner, description)
+
+
+def share() -> dict[str, Any]:
+    return {"type": "number", "minimum": 0, "maximum": 1}
+
+
+def mix(keys: tuple[str, ...] | None = None, description: str = "") -> dict[str, Any]:
+    """Shares over named categories; the loader checks that they sum to 1."""
+    inner: dict[str, Any] = {"type": "object", "minProperties": 1}
+    if keys:
+        inner["propertyNames"] = {"enum": list(keys)}
+    inner["additionalProperties"] = share()
+    return sourced(inner, description or "Shares summing to 1")
+
+
+STAY_LAW: dict[str, Any] = {
+    "type": "object",
+    "required": ["law"],
+    "properties": {"law": {"enum": ["exponential", "lognormal", "fixed", "empirical"]}},
+    "allOf": [
+        {
+            "if": {"properties": {"law": {"const": "exponential"}}},
+            "then": _object({"law": {}, "mean_days": {"type": "number", "exclusiveMinimum": 0}}, ("law", "mean_days")),
+        },
+        {
+            "if": {"properties": {"law": {"const": "lognormal"}}},
+            "then": _object(
+                {"law": {}, "median_days": {"type": "number", "exclusiveMinimum": 0}, "sigma": {"type": "number", "exclusiveMinimum": 0}},
+                ("law", "median_days", "sigma"),
+            ),
+        },
+        {
+            "if": {"properties": {"law": {"const": "fixed"}}},
+            "then": _object({"law": {}, "days": {"type": "number", "exclusiveMinimum": 0}}, ("law", "days")),
+        },
+        {
+            "if": {"properties": {"law": {"const": "empirical"}}},
+            "then": _object(
+                {
+                    "law": {},
+                    "edges_days": {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 2},
+                    "shares": {"type": "array", "items": share(), "minItems": 1},
+                },
+                ("law", "edges_days", "shares"),
+            ),
+        },
+    ],
+    "description": "Stay-duration law: exponential(mean_days), lognormal(median_days, sigma), fixed(days), empirical(edges_days, shares)",
+}
+
+LABEL = _object({"fr": {"type": "string"}, "en": {"type": "string"}}, ("fr", "en"))
+
+ELIGIBILITY = _object(
+    {attr: {"type": "array", "minItems": 1, "items": {"type": ["string", "boolean"]}} for attr in ELIGIBILITY_ATTRIBUTES},
+    description="Household attributes allowed to take the transition (all listed attributes must match)",
+)
+
+PATHWAY_SCHEMA: dict[str, Any] = _object(
+    {
+        "pathway": _object(
+            {
+                "name": {"type": "string", "pattern": NAME_PATTERN},
+                "description": {"type": "string"},
+                "size_classes": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"pattern": NAME_PATTERN},
+                    "additionalProperties": _object({"max_persons": {"type": "integer", "minimum": 1}}, ("max_persons",)),
+                    "description": "Housing size classes, in increasing max_persons",
+                },
+                "kinds": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"pattern": NAME_PATTERN},
+                    "additionalProperties": _object(
+                        {
+                            "persons": sourced(
+                                {
+                                    "type": "object",
+                                    "minProperties": 1,
+                                    "propertyNames": {"pattern": "^[1-9][0-9]?$"},
+                                    "additionalProperties": share(),
+                                },
+                                "Distribution of persons per household of this kind",
+                            ),
+                            "isolated": {"type": "boolean"},
+                        },
+                        ("persons", "isolated"),
+                    ),
+                },
+                "states": {
+                    "type": "object",
+                    "minProperties": 2,
+                    "propertyNames": {"pattern": NAME_PATTERN},
+                    "additionalProperties": _object(
+                        {
+                            "kind": {"enum": list(STATE_KINDS)},
+                            "supply": {"enum": list(HOUSING_SUPPLIES)},
+                            "label": LABEL,
+                        },
+                        ("kind",),
+                    ),
+                },
+                "transitions": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _object(
+                        {
+                            "from": {"type": "string"},
+                            "to": {"type": "string"},
+                            "mode": {"enum": list(TRANSITION_MODES)},
+                            "eligible": ELIGIBILITY,
+                            "label": LABEL,
+                            "weight": number(0, 1),
+                            "rate_per_year": number(0),
+                            "refusal_probability": number(0, 1),
+                            "ready_after": sourced(STAY_LAW),
+                        },
+                        ("from", "to", "mode"),
+                    ),
+                },
+            },
+            ("name", "size_classes", "kinds", "states", "transitions"),
+        )
+    },
+    ("pathway",),
+    title="lda_sim pathway graph",
+)
+
+_POPULATION_FIELDS: dict[str, Any] = {
+    "kinds": mix(description="Shares of household kinds"),
+    "needs": mix(NEEDS, "Shares of support needs"),
+    "regular_status_share": number(0, 1, description="Share with a regular residence status (eligible to housing)"),
+    "priority_share": number(0, 1, description="Share with a priority flag (DALO, violence, vulnerability)"),
+}
+
+_STATE_PARAMS = _object(
+    {
+        "places": number(0, integer=True, description="Shelter capacity in places (persons)"),
+        "units": sourced(
+            {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer", "minimum": 0}},
+            "Housing capacity in units (households) per size class",
+        ),
+        "stay": sourced(STAY_LAW),
+        "stock_units": number(0, integer=True, description="Whole stock of a turnover-supplied state"),
+        "turnover_rate": number(0, 1, description="Lettings per unit of stock per year"),
+        "share_to_homeless": number(0, 1, description="Share of lettings that go to households of the model"),
+        "size_mix": mix(description="Size classes of lettings"),
+    }
+)
+
+TERRITORY_SCHEMA: dict[str, Any] = _object(
+    {
+        "territory": _object(
+            {
+                "name": {"type": "string", "pattern": NAME_PATTERN},
+                "label": {"type": "string"},
+                "description": {"type": "string"},
+            },
+            ("name", "label"),
+        ),
+        "population": _object(_POPULATION_FIELDS, ("kinds", "needs", "regular_status_share", "priority_share")),
+        "inflows": _object(
+            {
+                cause: _object(
+                    {
+                        "households_per_year": number(0, description="Poisson arrival rate"),
+                        "entry": {"type": "string"},
+                        **_POPULATION_FIELDS,
+                    },
+                    ("households_per_year",),
+                )
+                for cause in CAUSES
+            },
+            minProperties=1,
+        ),
+        "initial": {
+            "type": "object",
+            "additionalProperties": _object(
+                {"persons": number(0, integer=True), "households": number(0, integer=True)},
+                oneOf=[{"required": ["persons"]}, {"required": ["households"]}],
+            ),
+            "description": "Population at the start per state, in persons or households",
+        },
+        "states": {"type": "object", "additionalProperties": _STATE_PARAMS},
+        "transitions": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^[a-z][a-z0-9_-]*->[a-z][a-z0-9_-]*$"},
+            "additionalProperties": _object(
+                {
+                    "weight": number(0, 1),
+                    "rate_per_year": number(0),
+                    "refusal_probability": number(0, 1),
+                    "ready_after": sourced(STAY_LAW),
+                }
+            ),
+        },
+    },
+    ("territory", "population", "inflows", "states"),
+    title="lda_sim territory",
+)
+
+PRIORITY_RULE = {
+    "type": "string",
+    "minLength": 1,
+    "description": "A built-in rule (fcfs, priority_first, longest_in_system, vulnerability) or 'module:function'",
+}
+
+SCENARIO_SCHEMA: dict[str, Any] = _object(
+    {
+        "scenario": _object(
+            {
+                "name": {"type": "string", "pattern": NAME_PATTERN},
+                "description": {"type": "string"},
+                "start": {"type": "string", "pattern": r"^\d{4}-\d{2}(-01)?$", "description": "First month, YYYY-MM"},
+                "years": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                "seed": {"type": "integer", "minimum": 0},
+                "pathway": {"type": "string", "description": "Path of the pathway file, relative to this file"},
+                "territories": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string"},
+                    "description": "Paths of territory files, relative to this file",
+                },
+                "allocation": _object(
+                    {
+                        "rule": PRIORITY_RULE,
+                        "rules": {"type": "object", "additionalProperties": PRIORITY_RULE, "description": "Per target state"},
+                    }
+                ),
+                "sources": {"type": "string", "description": "Path of the sources file, relative to this file"},
+            },
+            ("name", "start", "years", "pathway", "territories"),
+        )
+    },
+    ("scenario",),
+    title="lda_sim scenario",
+)
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    """The three file schemas, each a standalone JSON Schema document."""
+    return {
+        name: {"$schema": SCHEMA_DIALECT, "$id": f"https://lda-sim.org/schema/{name}.json", **schema}
+        for name, schema in (("scenario", SCENARIO_SCHEMA), ("pathway", PATHWAY_SCHEMA), ("territory", TERRITORY_SCHEMA))
+    }
