@@ -18,6 +18,7 @@ import jsonschema
 import numpy as np
 import yaml
 
+from .allocation import resolve_rule
 from .errors import ConfigError
 from .laws import StayLaw, make_law
 from .pathway import Pathway, State, Transition
@@ -48,32 +49,88 @@ def _field_path(parts: Any) -> str:
     return out
 
 
-def read_yaml(path: str | Path, schema: dict[str, Any]) -> dict[str, Any]:
-    """Read a YAML file and validate it against ``schema``; raise :class:`ConfigError`."""
-    path = Path(path)
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """Parse a YAML file; raise :class:`ConfigError` for a missing, unreadable or malformed file."""
+    file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), "", "file not found") from None
+        raise ConfigError(file, "", "file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(file, "", "not a UTF-8 text file (is it a YAML configuration?)") from None
     except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+        raise ConfigError(file, "", f"cannot read file: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(str(path), where, f"malformed YAML: {problem}") from None
-    data = _normalise(data)
+        raise ConfigError(file, where, f"malformed YAML: {problem}") from None
+
+
+def _check_finite(node: Any, file: str, path: tuple[Any, ...] = ()) -> None:
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(file, _field_path(path), f"{node!r} is not a finite number")
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _check_finite(v, file, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _check_finite(v, file, (*path, i))
+
+
+def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
+    """A field path and a plain message for a schema violation."""
+    path = list(error.absolute_path)
+    value = error.instance
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = [k for k in value if k not in error.schema.get("properties", {})]
+        return [*path, unknown[0]], f"unknown key {unknown[0]!r} (allowed: {', '.join(allowed)})"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [*path, missing], f"missing required key {missing!r}"
+    if error.validator == "oneOf" and isinstance(value, dict):
+        if "value" in value:
+            return path, (
+                "a sourced value needs exactly one of: 'source', 'derived' (with an optional 'source') "
+                f"or 'assumption'; got keys {sorted(value)}"
+            )
+        if {"persons", "households"} & set(value):
+            return path, "give the initial population in persons or in households, not both"
+    shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 80 else type(value).__name__
+    message = error.message if shown in error.message else f"{error.message} (value: {shown})"
+    return path, message
+
+
+def read_yaml(path: str | Path, schema: dict[str, Any]) -> dict[str, Any]:
+    """Read a YAML file and validate it against ``schema``; raise :class:`ConfigError`."""
+    file = str(path)
+    data = _normalise(load_yaml_file(path))
     if not isinstance(data, dict):
-        raise ConfigError(str(path), "", f"expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(file, "", f"expected a mapping at the top level, got {type(data).__name__}")
+    _check_finite(data, file)
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        value = error.instance
-        shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 80 else type(value).__name__
-        message = error.message if shown in error.message else f"{error.message} (value: {shown})"
-        raise ConfigError(str(path), _field_path(error.absolute_path), message)
+        field, message = _schema_message(error)
+        raise ConfigError(file, _field_path(field), message)
     return data
 
 
@@ -365,6 +422,10 @@ def load_territory(path: str | Path, pathway: Pathway, records: list[Provenance]
         if state.kind == "exit":
             raise ConfigError(file, where, "an exit state holds nobody at the start")
         unit, count = ("persons", int(spec["persons"])) if "persons" in spec else ("households", int(spec["households"]))
+        if state.kind == "shelter" and unit != "persons":
+            raise ConfigError(file, f"{where}.households", "a shelter's initial population is counted in persons, like its places: use 'persons'")
+        if state.kind == "housing" and unit != "households":
+            raise ConfigError(file, f"{where}.persons", "a housing state's initial population is counted in households, like its units: use 'households'")
         if state.index in places and unit == "persons" and count > places[state.index]:
             raise ConfigError(file, f"{where}.persons", f"{count} persons exceed the {places[state.index]} places of {name!r}")
         if state.index in units and unit == "households" and count > sum(units[state.index]):
@@ -389,12 +450,7 @@ def load_territory(path: str | Path, pathway: Pathway, records: list[Provenance]
 def load_sources(path: str | Path) -> dict[str, str]:
     """Read a sources file: ``sources: {ID: {citation: text}}``."""
     file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(file, "", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "", f"malformed YAML: {exc}") from None
+    data = load_yaml_file(path)
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         raise ConfigError(file, "sources", "expected a mapping 'sources: {ID: {citation: ...}}'")
     out = {}
@@ -429,13 +485,22 @@ def load_scenario(path: str | Path, *, years: float | None = None, seed: int | N
                 if src not in sources:
                     raise ConfigError(rec.file, rec.field, f"unknown source id {src!r} (not in {base / spec['sources']})")
     allocation = spec.get("allocation", {})
+    for field_name, rule in [("scenario.allocation.rule", allocation.get("rule", "fcfs"))] + [
+        (f"scenario.allocation.rules.{state}", r) for state, r in allocation.get("rules", {}).items()
+    ]:
+        try:
+            resolve_rule(rule)
+        except ValueError as exc:
+            raise ConfigError(file, field_name, str(exc)) from None
     for state in allocation.get("rules", {}):
         if state not in pathway.state_index or not pathway.states[pathway.state_index[state]].capacitated:
             raise ConfigError(file, f"scenario.allocation.rules.{state}", f"{state!r} is not a state entered through a queue")
     start = spec["start"][:7]
+    if not 1 <= int(start[5:7]) <= 12:
+        raise ConfigError(file, "scenario.start", f"{spec['start']!r} is not a month (YYYY-MM with MM from 01 to 12)")
     run_years = float(spec["years"] if years is None else years)
-    if not (run_years > 0 and math.isfinite(run_years)):
-        raise ConfigError(file, "scenario.years", f"years must be positive, got {run_years}")
+    if not (math.isfinite(run_years) and round(run_years * 12) >= 1):
+        raise ConfigError(file, "scenario.years", f"the horizon must cover at least one month, got {run_years:g} years")
     return Scenario(
         name=spec["name"],
         description=spec.get("description", ""),

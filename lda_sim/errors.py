@@ -10,4 +10,4 @@ class ConfigError(ValueError):
         self.file = str(file)
         self.field = field
         self.message = message
-        super().__init__(f"{self.file}: {field or '(top level)'}: {message}")
+        super().__init__(f"{self.file}: {field}: {message}" if field else f"{self.file}: {message}")

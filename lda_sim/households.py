@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 import mesa
 
 from . import streams
-from .config import Population
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .config import Population
     from .pathway import Pathway, Transition
     from .territory import Territory
 

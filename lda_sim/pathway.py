@@ -108,7 +108,7 @@ class Pathway:
             dist = {int(n): float(p) for n, p in k["persons"].items()}
             total = sum(dist.values())
             if abs(total - 1) > 1e-6:
-                raise ConfigError(self.file, f"pathway.kinds.{name}.persons", f"shares sum to {total:.6g}, not 1")
+                raise ConfigError(self.file, f"pathway.kinds.{name}.persons", f"shares sum to {total:.6g}, not 1: {dist}")
             persons = tuple(sorted(dist))
             if persons[-1] > self.size_classes[-1][1]:
                 raise ConfigError(
@@ -189,7 +189,8 @@ class Pathway:
             boolean = attr in ("isolated", "regular_status", "priority")
             unknown = [v for v in values if isinstance(v, bool) != boolean or v not in allowed[attr]]
             if unknown:
-                raise ConfigError(self.file, f"{where}.{attr}", f"unknown value(s) {unknown} (allowed: {sorted(map(str, allowed[attr]))})")
+                shown = ", ".join(str(v).lower() if isinstance(v, bool) else repr(v) for v in sorted(allowed[attr], key=str))
+                raise ConfigError(self.file, f"{where}.{attr}", f"unknown value(s) {unknown} (allowed: {shown})")
 
     def _check_graph(self) -> None:
         entries = [s.name for s in self.states if s.kind == "street"]
