@@ -27,10 +27,13 @@ from .config import EdgeParams, Scenario
 from .households import Household
 from .pathway import Transition
 from .recorder import MONTH_DAYS, Recorder
-from .territory import DAYS_PER_YEAR, Territory
+from .territory import DAYS_PER_YEAR, Routes, Territory
 
 _INITIAL_CANDIDATES = 16  # length-biased draws for the elapsed stay of the initial population
 _MAX_REJECTIONS = 10_000
+_STAY_TAG = streams.tag(streams.STAY)
+_DESTINATION_TAG = streams.tag(streams.DESTINATION)
+_HAZARD_TAG = streams.tag(streams.HAZARD)
 
 
 class HousingModel(mesa.Model):
@@ -56,6 +59,7 @@ class HousingModel(mesa.Model):
         self.horizon = scenario.months * MONTH_DAYS
         self.recorder = Recorder(scenario, seed)
         self.events_processed = 0
+        self._now = 0.0  # model.time is a Mesa observable, costly to read in the hot path; this mirrors it
         self._queue: list[tuple[float, int, Callable[[Any, Any], None], Any, Any]] = []
         self._seq = 0
         self._pending: list[tuple[Territory, int]] = []  # states with a possible vacancy to fill
@@ -81,7 +85,7 @@ class HousingModel(mesa.Model):
         return {s.index: per_state.get(s.name, default) for s in self.pathway.states}
 
     def _new_household(self, territory: Territory, seed: int, cause: str, population: Any) -> Household:
-        return self.household_class(self, territory, seed, cause, population, self.pathway, self.time)
+        return self.household_class(self, territory, seed, cause, population, self.pathway, self._now)
 
     def _populate(self, territory: Territory) -> None:
         """Create the initial population of each state, with elapsed stays drawn at equilibrium.
@@ -166,16 +170,16 @@ class HousingModel(mesa.Model):
                 break
             if t_own <= t_mesa:
                 time, _, function, a, b = pop(queue)
-                self.time = time
+                self.time = self._now = time
                 function(a, b)
             else:
                 event = self._event_list.pop_event()
-                self.time = event.time
+                self.time = self._now = event.time
                 event.execute()
             self.events_processed += 1
             if self._pending:
                 self._fill_pending()
-        self.time = until
+        self.time = self._now = until
 
     def run(self) -> xr.Dataset:
         """Run to the scenario's horizon and return the dataset."""
@@ -193,13 +197,13 @@ class HousingModel(mesa.Model):
         if rate <= 0:
             return
         gap, _, _ = territory.arrivals[inflow].next()
-        self.schedule(self.time + gap / rate, self._arrival, territory, inflow)
+        self.schedule(self._now + gap / rate, self._arrival, territory, inflow)
 
     def _arrival(self, territory: Territory, inflow: int) -> None:
         spec = territory.config.inflows[inflow]
         _, _, hseed = territory.arrivals[inflow].next()
         h = self._new_household(territory, hseed, spec.cause, spec.population)
-        self.recorder.record_entry(territory.index, spec.cause, h.persons, self.time)
+        self.recorder.record_entry(territory.index, spec.cause, h.persons, self._now)
         self._enter(h, spec.entry)
         self._schedule_arrival(territory, inflow)
 
@@ -208,14 +212,14 @@ class HousingModel(mesa.Model):
         if rate <= 0:
             return
         gap, _, _ = territory.lettings[state].next()
-        self.schedule(self.time + gap / rate, self._letting, territory, state)
+        self.schedule(self._now + gap / rate, self._letting, territory, state)
 
     def _letting(self, territory: Territory, state: int) -> None:
         """A unit of a turnover-supplied stock is let to a waiting household, if one fits."""
         _, u, _ = territory.lettings[state].next()
         size_class = territory.supplies[state].size_mix.pick(u)
         used = self._offer_until_accepted(territory, state, (size_class,))
-        self.recorder.record_letting(territory.index, state, used, self.time)
+        self.recorder.record_letting(territory.index, state, used, self._now)
         self._schedule_letting(territory, state)
 
     def _depart(self, h: Household, payload: tuple[int, Transition]) -> None:
@@ -226,7 +230,7 @@ class HousingModel(mesa.Model):
     def _ready(self, h: Household, payload: tuple[int, Transition]) -> None:
         token, transition = payload
         if h.token == token:
-            self._join(h, transition, self.time)
+            self._join(h, transition, self._now)
 
     def _month_end(self, month: int, _: Any) -> None:
         rec = self.recorder
@@ -242,25 +246,28 @@ class HousingModel(mesa.Model):
             self.schedule((month + 2) * MONTH_DAYS, self._month_end, month + 1, None)
 
     # --- moves --------------------------------------------------------------------------------------
-    def _enter(self, h: Household, state: int, *, stay_days: float | None = None, elapsed: float = 0.0) -> None:
+    def _enter(
+        self, h: Household, state: int, *, stay_days: float | None = None, elapsed: float = 0.0, routes: Routes | None = None
+    ) -> None:
         """Put ``h`` in ``state``: count it, schedule its departure, put it on waiting lists."""
         territory = h.territory
-        now = self.time
+        now = self._now
         h.state = state
         h.entered_state = now - elapsed
         h.token += 1
         visit = h.visits.get(state, 0) + 1
         h.visits[state] = visit
         territory.occupy(state, h, +1)
-        routes = territory.routes(state, h)
+        if routes is None:
+            routes = territory.routes(state, h)
         # departure: the earliest of the end of the stay and the hazards
         best_time, best_transition = math.inf, None
         law = territory.stays[state]
         if law is not None:
             if stay_days is None:
-                stay_days = law.sample(h.uniform(streams.tag(streams.STAY, state, visit)))
+                stay_days = law.sample(h.uniform(_STAY_TAG | (state << 32) | visit))
             edges, cumulative = territory.stay_edges[state]
-            u = h.uniform(streams.tag(streams.DESTINATION, state, visit)) * cumulative[-1]
+            u = h.uniform(_DESTINATION_TAG | (state << 32) | visit) * cumulative[-1]
             best_transition = edges[-1]
             for t, c in zip(edges, cumulative):
                 if u < c:
@@ -268,7 +275,7 @@ class HousingModel(mesa.Model):
                     break
             best_time = stay_days
         for t, rate in routes.hazards:
-            d = -math.log(h.uniform(streams.tag(streams.HAZARD, t.index, visit))) / rate
+            d = -math.log(h.uniform(_HAZARD_TAG | (t.index << 32) | visit)) / rate
             if d < best_time:
                 best_time, best_transition = d, t
         if best_transition is not None:
@@ -300,7 +307,7 @@ class HousingModel(mesa.Model):
         territory.occupy(origin, h, -1)
         for state in list(h.tickets):
             territory.waiting[state].discard(h)
-        self.recorder.record_move(territory.index, transition.index, h.persons, self.time)
+        self.recorder.record_move(territory.index, transition.index, h.persons, self._now)
         if target in self._exit_states:
             h.state = target
             h.token += 1
@@ -308,10 +315,11 @@ class HousingModel(mesa.Model):
             h.remove()
         else:
             # demand carries over to the new state where it can still wait for the same target
-            kept = territory.routes(target, h).queue_targets
+            routes = territory.routes(target, h)
+            kept = routes.queue_targets
             for state in [s for s in h.queue_since if s not in kept or s == target]:
                 del h.queue_since[state]
-            self._enter(h, target)
+            self._enter(h, target, routes=routes)
         if territory.capacity_kind[origin] in ("shelter", "units"):
             self._pending.append((territory, origin))
 
@@ -352,10 +360,10 @@ class HousingModel(mesa.Model):
             params: EdgeParams = territory.config.edges[transition.index]
             accepted = h.accepts_offer(transition, params.refusal_probability)
             h.offers[state] = h.offers.get(state, 0) + 1
-            self.recorder.record_offer(territory.index, state, accepted, self.time)
+            self.recorder.record_offer(territory.index, state, accepted, self._now)
             if accepted:
-                wait = self.time - h.queue_since[state]
-                self.recorder.record_wait(territory.index, state, wait, self.time)
+                wait = self._now - h.queue_since[state]
+                self.recorder.record_wait(territory.index, state, wait, self._now)
                 self._move(h, transition)
                 placed = True
                 if not repeat:
