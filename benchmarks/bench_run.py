@@ -1,7 +1,8 @@
 """Speed of one run: wall time, events per second and peak memory.
 
 Usage: python benchmarks/bench_run.py [SCENARIO] [--years N] [--seed N] [--repeat N]
-Default: the Aix-Marseille-Provence baseline over 10 years. Each repeat runs in this process;
+Default: the bundled baseline (Aix-Marseille-Provence and Lyon) over 10 years; ``--only
+aix-marseille-provence`` runs one territory. Each repeat runs in this process;
 peak memory is the process's maximum resident set size.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import resource
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from lda_sim.config import load_scenario
@@ -25,9 +27,15 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", metavar="TERRITORY", action="append", help="run only these territories (repeatable)")
     args = parser.parse_args()
 
     scenario = load_scenario(args.scenario, years=args.years, seed=args.seed)
+    if args.only:
+        unknown = set(args.only) - {t.name for t in scenario.territories}
+        if unknown:
+            parser.error(f"unknown territory: {', '.join(sorted(unknown))}")
+        scenario = replace(scenario, territories=[t for t in scenario.territories if t.name in args.only])
     walls, events, households = [], 0, 0
     for _ in range(args.repeat):
         t0 = time.perf_counter()

@@ -63,6 +63,7 @@ class Household(mesa.Agent):
         self.queue_since: dict[int, float] = {}  # target state -> time the household began waiting
         self.tickets: dict[int, int] = {}  # target state -> ticket of its live entry in the waiting list
         self._profile = (self.kind, self.isolated, self.needs, self.regular_status, self.priority, self.cause, self.size_class)
+        self.profile_id: int = territory.profile_id(self)
 
     # --- randomness ----------------------------------------------------------------------------
     def uniform(self, draw_tag: int) -> float:

@@ -52,30 +52,26 @@ class Recorder:
     def month_of(self, time: float) -> int:
         return min(int(time / MONTH_DAYS), self.months - 1)
 
-    # --- counting, called by the model -------------------------------------------------------
-    def record_move(self, territory: int, transition: int, persons: int, time: float) -> None:
-        m = self.month_of(time)
+    # --- counting, called by the model with the month index of the event ---------------------
+    def record_move(self, territory: int, transition: int, persons: int, m: int) -> None:
         self.flow[territory, transition, m] += 1
         self.flow_persons[territory, transition, m] += persons
 
-    def record_entry(self, territory: int, cause: str, persons: int, time: float) -> None:
-        m = self.month_of(time)
+    def record_entry(self, territory: int, cause: str, persons: int, m: int) -> None:
         c = self._cause_index[cause]
         self.entries[territory, c, m] += 1
         self.entries_persons[territory, c, m] += persons
 
-    def record_wait(self, territory: int, state: int, wait_days: float, time: float) -> None:
+    def record_wait(self, territory: int, state: int, wait_days: float, m: int) -> None:
         self.waits[territory][state].append(wait_days)
-        self.wait_months[territory][state].append(self.month_of(time))
+        self.wait_months[territory][state].append(m)
 
-    def record_offer(self, territory: int, state: int, accepted: bool, time: float) -> None:
-        m = self.month_of(time)
+    def record_offer(self, territory: int, state: int, accepted: bool, m: int) -> None:
         self.offers[territory, state, m] += 1
         if not accepted:
             self.refusals[territory, state, m] += 1
 
-    def record_letting(self, territory: int, state: int, used: bool, time: float) -> None:
-        m = self.month_of(time)
+    def record_letting(self, territory: int, state: int, used: bool, m: int) -> None:
         self.lettings[territory, state, m] += 1
         if not used:
             self.lettings_unused[territory, state, m] += 1
@@ -150,7 +146,11 @@ class Recorder:
                 "wait_days": var(
                     tsm + ("statistic",), stats, "days",
                     "Waiting time of the households that got through the waiting list during the month",
-                    comment="measured in continuous time from the start of the wait, not rounded to the month",
+                    comment=(
+                        "measured in continuous time from the start of the wait, not rounded to the month; "
+                        "households present at the start count their wait from the start (their past waits "
+                        "are not observed), so the first months underestimate waits: discard a warm-up"
+                    ),
                 ),
                 "wait_days_run": var(("territory", "state", "statistic"), overall, "days", "Waiting time of all households that got through the waiting list during the run"),
                 "wait_days_by_kind": var(

@@ -63,7 +63,8 @@ class Territory:
                 self.rules[s.index] = rules[s.index]
         self.arrivals = [BlockStream(process_rng(seed, config.name, "arrivals", f.cause)) for f in config.inflows]
         self.lettings = {s: BlockStream(process_rng(seed, config.name, "lettings", pathway.states[s].name)) for s in self.supplies}
-        self._routes: dict[tuple[int, tuple[Any, ...]], Routes] = {}
+        self._profiles: dict[tuple[Any, ...], int] = {}
+        self._routes: list[list[Routes | None]] = []  # [profile id][state]
 
     # --- capacities ------------------------------------------------------------------------
     def fit_bin(self, state: int, household: Household) -> int:
@@ -102,10 +103,19 @@ class Territory:
         return math.nan
 
     # --- routes ----------------------------------------------------------------------------
+    def profile_id(self, household: Household) -> int:
+        """A small integer shared by the households with the same eligibility profile."""
+        profile = household.profile()
+        pid = self._profiles.get(profile)
+        if pid is None:
+            pid = self._profiles[profile] = len(self._profiles)
+            self._routes.append([None] * len(self.pathway.states))
+        return pid
+
     def routes(self, state: int, household: Household) -> Routes:
         """The queues and hazards open to ``household`` from ``state`` (cached by profile)."""
-        key = (state, household.profile())
-        routes = self._routes.get(key)
+        table = self._routes[household.profile_id]
+        routes = table[state]
         if routes is None:
             names = self.pathway.size_class_names
             name = self.pathway.states[state].name
@@ -119,5 +129,5 @@ class Territory:
                 if household.is_eligible(t, names) and edges[t.index].rate_per_year > 0
             )
             routes = Routes(queues, hazards, frozenset(t.target.index for t, _ in queues))
-            self._routes[key] = routes
+            table[state] = routes
         return routes
