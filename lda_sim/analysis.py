@@ -88,3 +88,110 @@ def format_summary(table: pd.DataFrame) -> str:
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios, replicates, waiting-time distributions and costs (used by the charts and the report)
+# --------------------------------------------------------------------------------------------
+#: Variables holding statistics of a distribution (mean, median, p90): they are not additive, so
+#: over replicates they are summarised by their median rather than their mean.
+STATISTIC_DIM = "statistic"
+
+
+def scenario_names(ds: xr.Dataset) -> list[str]:
+    """Names of the scenarios of a dataset: its ``scenario`` dimension (baseline first) or its one run."""
+    if "scenario" in ds.dims:
+        return [str(s) for s in ds["scenario"].values]
+    if "scenario" in ds.coords:
+        return [str(ds["scenario"].item())]
+    return [str(ds.attrs.get("scenario", "?"))]
+
+
+def select_scenario(ds: xr.Dataset, scenario: str | None = None) -> xr.Dataset:
+    """The part of ``ds`` for one scenario (default: the first, the baseline).
+
+    A dataset without a ``scenario`` dimension is its own single scenario; asking it for another
+    name is an error. The scenario's name stays on the result as a scalar ``scenario`` coordinate.
+    """
+    names = scenario_names(ds)
+    if scenario is None:
+        scenario = names[0]
+    if str(scenario) not in names:
+        raise KeyError(f"scenario {scenario!r} is not in the dataset (scenarios: {', '.join(names)})")
+    if "scenario" in ds.dims:
+        return ds.sel(scenario=str(scenario))
+    return ds
+
+
+def collapse_replicates(ds: xr.Dataset) -> xr.Dataset:
+    """One run's worth of figures from a dataset with a ``replicate`` dimension.
+
+    Counts (stocks, flows, histograms, costs) are averaged over replicates, so that sums over states
+    or transitions stay consistent; waiting-time statistics (variables with a ``statistic``
+    dimension) take the median over replicates. The number of replicates is kept in the attribute
+    ``replicates``. A dataset without replicates is returned unchanged.
+    """
+    if "replicate" not in ds.dims:
+        return ds
+    n = ds.sizes["replicate"]
+    out = xr.Dataset(coords={k: v for k, v in ds.coords.items() if "replicate" not in v.dims}, attrs=dict(ds.attrs))
+    for name, var in ds.data_vars.items():
+        if "replicate" not in var.dims:
+            out[name] = var
+        elif STATISTIC_DIM in var.dims or not np.issubdtype(var.dtype, np.number):
+            out[name] = var.median("replicate", skipna=True, keep_attrs=True) if np.issubdtype(var.dtype, np.number) else var.isel(replicate=0, drop=True)
+        else:
+            out[name] = var.mean("replicate", skipna=True, keep_attrs=True)
+    out.attrs["replicates"] = int(n)
+    return out
+
+
+def replicate_band(da: xr.DataArray, low: float = 0.1, high: float = 0.9) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Median and ``low``–``high`` quantiles over the ``replicate`` dimension (all three equal without it)."""
+    if "replicate" not in da.dims:
+        return da, da, da
+    q = da.quantile([low, 0.5, high], dim="replicate", skipna=True)
+    return q.isel(quantile=1, drop=True), q.isel(quantile=0, drop=True), q.isel(quantile=2, drop=True)
+
+
+def histogram_quantile(hist: xr.DataArray, q: float, dim: str = "wait_bin") -> xr.DataArray:
+    """Quantile ``q`` of a histogram of waiting times, by linear interpolation inside its bins.
+
+    ``hist`` holds counts along ``dim``, whose coordinate is the lower edge of each bin and whose
+    ``wait_bin_upper`` coordinate (if any) the upper edge; the open last bin gives its lower edge.
+    NaN where the histogram is empty.
+    """
+    lower = hist[dim].values.astype(float)
+    upper = hist["wait_bin_upper"].values.astype(float) if "wait_bin_upper" in hist.coords else np.append(lower[1:], np.inf)
+    upper = np.where(np.isfinite(upper), upper, lower)
+
+    def one(counts: np.ndarray) -> np.ndarray:
+        counts = np.nan_to_num(counts.astype(float))
+        total = counts.sum(axis=-1)
+        cum = np.cumsum(counts, axis=-1)
+        target = q * total
+        idx = np.minimum((cum < target[..., None]).sum(axis=-1), counts.shape[-1] - 1)
+        before = np.take_along_axis(cum, idx[..., None], axis=-1)[..., 0] - np.take_along_axis(counts, idx[..., None], axis=-1)[..., 0]
+        inside = np.take_along_axis(counts, idx[..., None], axis=-1)[..., 0]
+        frac = np.divide(target - before, inside, out=np.zeros_like(target), where=inside > 0)
+        value = lower[idx] + np.clip(frac, 0, 1) * (upper[idx] - lower[idx])
+        return np.where(total > 0, value, np.nan)
+
+    return xr.apply_ufunc(one, hist, input_core_dims=[[dim]], keep_attrs=False)
+
+
+def pooled_wait_quantile(ds: xr.Dataset, *kinds: str, q: float = 0.5) -> xr.DataArray:
+    """Quantile ``q`` of the waits (days) of the households served in the month by the waiting
+    lists of states of the given kinds, pooled, from ``wait_histogram``; NaN in months without any."""
+    hist = ds.wait_histogram.sel(state=states_of_kind(ds, *kinds)).sum("state")
+    return histogram_quantile(hist, q)
+
+
+def total_cost(ds: xr.Dataset) -> xr.DataArray | None:
+    """Cost of the month (EUR) summed over states, plus ``support_cost`` when present; None without ``cost``."""
+    if "cost" not in ds:
+        return None
+    total = ds.cost.sum("state")
+    if "support_cost" in ds:
+        total = total + ds.support_cost.fillna(0)
+    return total

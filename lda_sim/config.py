@@ -227,6 +227,8 @@ class TerritoryConfig:
     supplies: dict[int, Supply]
     stays: dict[int, StayLaw]
     edges: dict[int, EdgeParams]
+    costs: dict[int, tuple[str, float]] = field(default_factory=dict)  # state -> (basis, EUR per day)
+    support_cost_per_slot_day: float = 0.0
 
 
 @dataclass
@@ -244,6 +246,7 @@ class Scenario:
     file: str = "<scenario>"
     provenance: list[Provenance] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    policies: list[Any] = field(default_factory=list)  # lda_sim.policies.Policy objects
 
     @property
     def months(self) -> int:
@@ -431,6 +434,7 @@ def load_territory(path: str | Path, pathway: Pathway, records: list[Provenance]
         if state.index in units and unit == "households" and count > sum(units[state.index]):
             raise ConfigError(file, f"{where}.households", f"{count} households exceed the {sum(units[state.index])} units of {name!r}")
         initial[state.index] = (unit, count)
+    costs, support_cost = _costs(data.get("costs", {}), pathway, file)
     return TerritoryConfig(
         name=data["territory"]["name"],
         label=data["territory"]["label"],
@@ -444,7 +448,36 @@ def load_territory(path: str | Path, pathway: Pathway, records: list[Provenance]
         supplies=supplies,
         stays=stays,
         edges=_edge_params(data, pathway, file),
+        costs=costs,
+        support_cost_per_slot_day=support_cost,
     )
+
+
+_COST_BASES = {
+    "eur_per_person_day": ("persons", 1.0),
+    "eur_per_person_year": ("persons", 1 / 365.25),
+    "eur_per_household_year": ("households", 1 / 365.25),
+    "eur_per_place_year": ("capacity", 1 / 365.25),
+    "eur_per_place_day": ("capacity", 1.0),
+}
+
+
+def _costs(spec: dict[str, Any], pathway: Pathway, file: str) -> tuple[dict[int, tuple[str, float]], float]:
+    costs: dict[int, tuple[str, float]] = {}
+    support = 0.0
+    for name, entry in spec.items():
+        if name == "support":
+            support = float(entry["eur_per_slot_year"]) / 365.25
+            continue
+        if name not in pathway.state_index:
+            raise ConfigError(file, f"costs.{name}", f"unknown state {name!r} (states: {', '.join(pathway.state_index)})")
+        state = pathway.states[pathway.state_index[name]]
+        (key, value), = entry.items()
+        basis, per_day = _COST_BASES[key]
+        if basis == "capacity" and state.capacity_kind not in ("shelter", "units"):
+            raise ConfigError(file, f"costs.{name}.{key}", f"{name!r} has no funded places or units: cost it per person or household")
+        costs[state.index] = (basis, float(value) * per_day)
+    return costs, support
 
 
 def load_sources(path: str | Path) -> dict[str, str]:
@@ -461,29 +494,50 @@ def load_sources(path: str | Path) -> dict[str, str]:
     return out
 
 
-def load_scenario(path: str | Path, *, years: float | None = None, seed: int | None = None) -> Scenario:
-    """Load a scenario file with its pathway and territories.
+def _scenario_spec(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[tuple[dict[str, Any], str, str]]]:
+    """A scenario's settings merged over those it extends, with paths made relative to the cwd,
+    and its policies after those it inherits (each with its file and field)."""
+    file = str(path)
+    spec = read_yaml(path, SCENARIO_SCHEMA)["scenario"]
+    base = path.parent
+    for key in ("pathway", "sources"):
+        if key in spec:
+            spec[key] = str(base / spec[key])
+    if "territories" in spec:
+        spec["territories"] = [str(base / t) for t in spec["territories"]]
+    policies = [(p, file, f"scenario.policies[{i}]") for i, p in enumerate(spec.pop("policies", []))]
+    if "extends" in spec:
+        parent_path = base / spec.pop("extends")
+        if parent_path.resolve() in seen or parent_path.resolve() == path.resolve():
+            raise ConfigError(file, "scenario.extends", f"{parent_path} extends itself (a cycle)")
+        parent, inherited = _scenario_spec(parent_path, (*seen, path.resolve()))
+        parent.pop("description", None)
+        spec = {**parent, **spec}
+        policies = inherited + policies
+    return spec, policies
 
-    ``years`` and ``seed`` override the file's values.
+
+def load_scenario(path: str | Path, *, years: float | None = None, seed: int | None = None) -> Scenario:
+    """Load a scenario file with its pathway, territories and policies.
+
+    A scenario may extend another (``extends``): it inherits its settings and policies, and adds
+    its own. ``years`` and ``seed`` override the file's values.
     """
+    from .policies import build_policy
+
     path = Path(path)
     file = str(path)
     records: list[Provenance] = []
-    spec = read_yaml(path, SCENARIO_SCHEMA)["scenario"]
-    base = path.parent
-    pathway = load_pathway(base / spec["pathway"], records)
-    territories = [load_territory(base / t, pathway, records) for t in spec["territories"]]
+    spec, policy_specs = _scenario_spec(path)
+    for key in ("start", "years", "pathway", "territories"):
+        if key not in spec:
+            raise ConfigError(file, f"scenario.{key}", f"missing required key {key!r} (in this file or the one it extends)")
+    pathway = load_pathway(spec["pathway"], records)
+    territories = [load_territory(t, pathway, records) for t in spec["territories"]]
     names = [t.name for t in territories]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(file, "scenario.territories", f"territory listed twice: {', '.join(duplicates)}")
-    sources: dict[str, str] = {}
-    if "sources" in spec:
-        sources = load_sources(base / spec["sources"])
-        for rec in records:
-            for src in rec.sources:
-                if src not in sources:
-                    raise ConfigError(rec.file, rec.field, f"unknown source id {src!r} (not in {base / spec['sources']})")
     allocation = spec.get("allocation", {})
     for field_name, rule in [("scenario.allocation.rule", allocation.get("rule", "fcfs"))] + [
         (f"scenario.allocation.rules.{state}", r) for state, r in allocation.get("rules", {}).items()
@@ -501,10 +555,24 @@ def load_scenario(path: str | Path, *, years: float | None = None, seed: int | N
     run_years = float(spec["years"] if years is None else years)
     if not (math.isfinite(run_years) and round(run_years * 12) >= 1):
         raise ConfigError(file, "scenario.years", f"the horizon must cover at least one month, got {run_years:g} years")
+    start_month = np.datetime64(start, "M")
+    policies = []
+    for policy_spec, policy_file, where in policy_specs:
+        wrapped: list[Provenance] = []
+        plain = unwrap(policy_spec, policy_file, where, wrapped)
+        records.extend(wrapped)
+        policies.append(build_policy(plain, file=policy_file, where=where, pathway=pathway, territories=names, start=start_month))
+    sources: dict[str, str] = {}
+    if "sources" in spec:
+        sources = load_sources(spec["sources"])
+        for rec in records:
+            for src in rec.sources:
+                if src not in sources:
+                    raise ConfigError(rec.file, rec.field, f"unknown source id {src!r} (not in {spec['sources']})")
     return Scenario(
         name=spec["name"],
         description=spec.get("description", ""),
-        start=np.datetime64(start, "M"),
+        start=start_month,
         years=run_years,
         seed=int(spec.get("seed", 0) if seed is None else seed),
         pathway=pathway,
@@ -513,4 +581,5 @@ def load_scenario(path: str | Path, *, years: float | None = None, seed: int | N
         file=file,
         provenance=records,
         sources=sources,
+        policies=policies,
     )

@@ -57,6 +57,8 @@ class Household(mesa.Agent):
         self.state: int = -1
         self.entered_state: float = now
         self.entered_system: float = now
+        self.supported: bool = False  # holds a support slot in its current housing
+        self.housed_at: float | None = None  # first entry into housing
         self.token: int = 0  # bumped at each move: pending events of an older state are stale
         self.visits: dict[int, int] = {}  # state -> visits so far
         self.offers: dict[int, int] = {}  # target state -> offers received

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+from dataclasses import replace
 from typing import Any, Callable
 
 import mesa
@@ -69,9 +70,15 @@ class HousingModel(mesa.Model):
         rules = self._priority_rules()
         self.territories = [Territory(i, t, self.pathway, seed, rules) for i, t in enumerate(scenario.territories)]
         self._exit_states = {s.index for s in self.pathway.states if s.kind == "exit"}
+        self._housing_states = {s.index for s in self.pathway.states if s.kind == "housing"}
         self._edges = {(t.origin.index, t.target.index): t for t in self.pathway.transitions}
+        self.policies = list(scenario.policies)
+        self._populating = True
+        for policy in self.policies:
+            policy.install(self)
         for territory in self.territories:
             self._populate(territory)
+        self._populating = False
         self._fill_pending()
         for territory in self.territories:
             for i, inflow in enumerate(territory.config.inflows):
@@ -212,9 +219,94 @@ class HousingModel(mesa.Model):
         return self.dataset()
 
     def dataset(self) -> xr.Dataset:
-        """The results so far as an ``xarray.Dataset``."""
+        """The results of the months completed so far as an ``xarray.Dataset``."""
         self.recorder.events = self.events_processed
         return self.recorder.dataset()
+
+    # --- levers, called by policies --------------------------------------------------------------
+    def add_capacity(
+        self, territory: Territory, state: int, amount: int, size_class: int | None = None, *, first_letting_share: float | None = None
+    ) -> None:
+        """Open ``amount`` places (shelter) or units of ``size_class`` (housing) now.
+
+        For a turnover-supplied state the stock grows (more lettings from then on) and each new
+        unit is let once at delivery, a share ``first_letting_share`` (default: the state's share)
+        going to homeless households.
+        """
+        territory.change_capacity(state, amount, size_class, self._now)
+        if territory.capacity_kind[state] == "turnover":
+            self._schedule_letting(territory, state)
+            share = territory.share_to_homeless[state] if first_letting_share is None else first_letting_share
+            territory.first_lettings_carry[state] += amount * share
+            while territory.first_lettings_carry[state] >= 1 - 1e-9:
+                territory.first_lettings_carry[state] -= 1
+                self._let(territory, state, size_class if size_class is not None else 0)
+        elif territory.waiting[state].count:
+            self._pending.append((territory, state))
+        if not self._populating:
+            self._fill_pending()
+
+    def remove_capacity(self, territory: Territory, state: int, amount: int, size_class: int | None = None) -> None:
+        """Close ``amount`` places or units: free ones now, occupied ones as their occupants leave."""
+        territory.change_capacity(state, -amount, size_class, self._now)
+        if territory.capacity_kind[state] == "turnover":
+            self._schedule_letting(territory, state)
+
+    def set_prevention(
+        self, territory: Territory, cause: str, *, prevented: float | None = None, diverted: float | None = None, divert_to: int | None = None
+    ) -> None:
+        """Share of a cause's arrivals prevented, and share diverted straight into ``divert_to``."""
+        if cause not in territory.prevented:
+            return  # the territory has no inflow of this cause
+        if prevented is not None:
+            territory.prevented[cause] = prevented
+        if diverted is not None:
+            target = divert_to if divert_to is not None else territory.diverted[cause][1]
+            territory.diverted[cause] = (diverted, target)
+
+    def set_support(self, territory: Territory, slots: int, states: list[int], reduction: float) -> None:
+        """Support slots for tenants of ``states``; supported tenants' hazards to the street are
+        multiplied by ``1 - reduction`` (from their next move in)."""
+        territory.support_slots = slots
+        territory.support_states = frozenset(states)
+        territory.support_reduction = reduction
+
+    def set_share_to_homeless(self, territory: Territory, state: int, share: float) -> None:
+        """Change the share of a stock's lettings that go to homeless households."""
+        territory.share_to_homeless[state] = share
+        self._schedule_letting(territory, state)
+
+    def set_priority_rule(self, territory: Territory, state: int, rule: Any) -> None:
+        """Change the priority rule of a waiting list; the households on it are re-sorted."""
+        territory.rules[state] = rule
+        waiting = territory.waiting[state]
+        for h in waiting.households():
+            waiting.discard(h)
+            waiting.add(h, rule(h, state), territory.fit_bin(state, h))
+
+    def set_transitions(self, territory: Territory, *, closed: list[int], ready_after: dict[int, Any]) -> None:
+        """Close queue transitions and set readiness delays; households already waiting along a
+        closed transition leave that waiting list."""
+        territory.closed = set(closed)
+        for index, law in ready_after.items():
+            territory.edges[index] = replace(territory.edges[index], ready_after=law)
+        territory.reset_routes()
+        for index in closed:
+            t = self.pathway.transitions[index]
+            waiting = territory.waiting[t.target.index]
+            for h in waiting.households():
+                if h.state == t.origin.index:
+                    waiting.discard(h)
+                    h.queue_since.pop(t.target.index, None)
+
+    def on_slide(self, territory: Territory, state: int, from_day: float) -> None:
+        """From ``from_day``, a lease sliding out of ``state`` takes its unit out of the scheme."""
+        territory.slide_closes[state] = from_day
+
+    def policy_rng(self, policy: Any, territory: Territory) -> Any:
+        """A numpy generator for a policy's own draws in a territory (keyed by names)."""
+        index = self.policies.index(policy)
+        return streams.process_rng(self.seed, territory.name, "policy", str(index), policy.type_name)
 
     # --- events -----------------------------------------------------------------------------------
     def _schedule_arrival(self, territory: Territory, inflow: int) -> None:
@@ -225,27 +317,49 @@ class HousingModel(mesa.Model):
         self.schedule(self._now + gap / rate, self._arrival, territory, inflow)
 
     def _arrival(self, territory: Territory, inflow: int) -> None:
+        """A household becomes homeless, unless prevention keeps it housed or diverts it to housing.
+
+        Prevention thins the arrival stream with the stream's own uniform, so the households that
+        still arrive are the same ones in every scenario (common random numbers).
+        """
         spec = territory.config.inflows[inflow]
-        _, _, hseed = territory.arrivals[inflow].next()
+        _, u, hseed = territory.arrivals[inflow].next()
+        self._schedule_arrival(territory, inflow)
+        prevented = territory.prevented[spec.cause]
+        if u < prevented:
+            self.recorder.record_prevented(territory.index, spec.cause, self._month)
+            return
+        share, divert_to = territory.diverted[spec.cause]
         h = self._new_household(territory, hseed, spec.cause, spec.population)
         self.recorder.record_entry(territory.index, spec.cause, h.persons, self._month)
-        self._enter(h, spec.entry)
-        self._schedule_arrival(territory, inflow)
+        if u < prevented + share:
+            self.recorder.record_diverted(territory.index, spec.cause, self._month)
+            self._enter(h, divert_to)
+        else:
+            self._enter(h, spec.entry)
 
     def _schedule_letting(self, territory: Territory, state: int) -> None:
-        rate = territory.supplies[state].lettings_per_year / DAYS_PER_YEAR
+        """Schedule the next letting of a turnover-supplied state (Poisson, memoryless, so a rate
+        change simply draws the next one anew)."""
+        territory.letting_token[state] += 1
+        rate = territory.letting_rate(state)
         if rate <= 0:
             return
         gap, _, _ = territory.lettings[state].next()
-        self.schedule(self._now + gap / rate, self._letting, territory, state)
+        self.schedule(self._now + gap / rate, self._letting, territory, (state, territory.letting_token[state]))
 
-    def _letting(self, territory: Territory, state: int) -> None:
+    def _letting(self, territory: Territory, payload: tuple[int, int]) -> None:
         """A unit of a turnover-supplied stock is let to a waiting household, if one fits."""
+        state, token = payload
+        if token != territory.letting_token[state]:
+            return  # superseded by a rate change
         _, u, _ = territory.lettings[state].next()
-        size_class = territory.supplies[state].size_mix.pick(u)
+        self._let(territory, state, territory.supplies[state].size_mix.pick(u))
+        self._schedule_letting(territory, state)
+
+    def _let(self, territory: Territory, state: int, size_class: int) -> None:
         used = self._offer_until_accepted(territory, state, (size_class,))
         self.recorder.record_letting(territory.index, state, used, self._month)
-        self._schedule_letting(territory, state)
 
     def _depart(self, h: Household, payload: tuple[int, Transition]) -> None:
         token, transition = payload
@@ -259,10 +373,19 @@ class HousingModel(mesa.Model):
 
     def _month_end(self, month: int, _: Any) -> None:
         rec = self.recorder
+        rec.months_done = month + 1
         for territory in self.territories:
             ti = territory.index
             rec.occupancy[ti, :, month] = territory.households
             rec.persons[ti, :, month] = territory.persons
+            household_days, person_days, capacity_days = territory.integrals(self._now)
+            rec.occupancy_mean[ti, :, month] = [d / MONTH_DAYS for d in household_days]
+            for s, (basis, per_day) in territory.config.costs.items():
+                days = {"persons": person_days, "households": household_days, "capacity": capacity_days}[basis][s]
+                rec.cost[ti, s, month] = days * per_day
+            rec.support_slots[ti, month] = territory.support_slots
+            rec.support_used[ti, month] = territory.support_used
+            rec.support_cost[ti, month] = territory.support_slots * MONTH_DAYS * territory.config.support_cost_per_slot_day
             for s in range(len(territory.households)):
                 rec.capacity[ti, s, month] = territory.capacity(s)
             for s, waiting in territory.waiting.items():
@@ -282,9 +405,16 @@ class HousingModel(mesa.Model):
         h.token += 1
         visit = h.visits.get(state, 0) + 1
         h.visits[state] = visit
-        territory.occupy(state, h, +1)
+        territory.occupy(state, h, +1, now)
         if routes is None:
             routes = territory.routes(state, h)
+        if state in self._housing_states:
+            if h.housed_at is None and not self._populating:
+                h.housed_at = now
+                self.recorder.record_time_to_housing(territory.index, now - h.entered_system, self._month)
+            if state in territory.support_states and territory.support_used < territory.support_slots:
+                h.supported = True
+                territory.support_used += 1
         # departure: the earliest of the end of the stay and the hazards
         best_time, best_transition = math.inf, None
         law = territory.stays[state]
@@ -300,14 +430,20 @@ class HousingModel(mesa.Model):
                     break
             best_time = stay_days
         for t, rate in routes.hazards:
+            if h.supported and t.target.kind == "street":
+                rate *= 1.0 - territory.support_reduction
+                if rate <= 0:
+                    continue
             d = -math.log(_uniform(h.seed, _HAZARD_TAG | (t.index << 32) | visit)) / rate
             if d < best_time:
                 best_time, best_transition = d, t
         if best_transition is not None:
             self.schedule(now + best_time, self._depart, h, (h.token, best_transition))
         # waiting lists
-        for t, params in routes.queues:
+        edges = territory.edges
+        for t, _ in routes.queues:
             target = t.target.index
+            params = edges[t.index]
             if params.ready_after is not None and target not in h.queue_since:
                 delay = params.ready_after.sample(h.uniform(streams.tag(streams.READY, t.index, visit)))
                 self.schedule(now + delay, self._ready, h, (h.token, t))
@@ -338,7 +474,16 @@ class HousingModel(mesa.Model):
         territory = h.territory
         origin = h.state
         target = transition.target.index
-        territory.occupy(origin, h, -1)
+        now = self._now
+        territory.occupy(origin, h, -1, now)
+        if h.supported:
+            h.supported = False
+            territory.support_used -= 1
+        if territory.closing_places[origin] or (territory.closing_units[origin] and territory.closing_units[origin][h.size_class]):
+            territory.apply_closures(origin, h.size_class, now)
+        if origin in territory.slide_closes and transition.mode == "stay" and transition.target.kind == "housing":
+            if now >= territory.slide_closes[origin]:
+                territory.change_capacity(origin, -1, h.size_class, now)
         if h.tickets:
             waiting = territory.waiting
             for state in list(h.tickets):

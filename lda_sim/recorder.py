@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ class Recorder:
         pathway = scenario.pathway
         t, s, e, m = len(scenario.territories), len(pathway.states), len(pathway.transitions), scenario.months
         self.months = m
+        self.months_done = 0  # month ends recorded so far
         self.occupancy = np.zeros((t, s, m), dtype=np.int64)
         self.persons = np.zeros((t, s, m), dtype=np.int64)
         self.capacity = np.full((t, s, m), np.nan)
@@ -43,6 +45,15 @@ class Recorder:
         self.refusals = np.zeros((t, s, m), dtype=np.int64)
         self.lettings = np.zeros((t, s, m), dtype=np.int64)
         self.lettings_unused = np.zeros((t, s, m), dtype=np.int64)
+        self.occupancy_mean = np.zeros((t, s, m))
+        self.cost = np.zeros((t, s, m))
+        self.support_slots = np.zeros((t, m), dtype=np.int64)
+        self.support_used = np.zeros((t, m), dtype=np.int64)
+        self.support_cost = np.zeros((t, m))
+        self.prevented = np.zeros((t, len(CAUSES), m), dtype=np.int64)
+        self.diverted = np.zeros((t, len(CAUSES), m), dtype=np.int64)
+        self.to_housing: list[list[float]] = [[] for _ in range(t)]
+        self.to_housing_months: list[list[int]] = [[] for _ in range(t)]
         self.initial = np.zeros((t, s), dtype=np.int64)
         self.initial_persons = np.zeros((t, s), dtype=np.int64)
         self.waits: list[list[list[float]]] = [[[] for _ in range(s)] for _ in range(t)]
@@ -62,6 +73,16 @@ class Recorder:
         self.entries[territory, c, m] += 1
         self.entries_persons[territory, c, m] += persons
 
+    def record_prevented(self, territory: int, cause: str, m: int) -> None:
+        self.prevented[territory, self._cause_index[cause], m] += 1
+
+    def record_diverted(self, territory: int, cause: str, m: int) -> None:
+        self.diverted[territory, self._cause_index[cause], m] += 1
+
+    def record_time_to_housing(self, territory: int, days: float, m: int) -> None:
+        self.to_housing[territory].append(days)
+        self.to_housing_months[territory].append(m)
+
     def record_wait(self, territory: int, state: int, wait_days: float, m: int) -> None:
         self.waits[territory][state].append(wait_days)
         self.wait_months[territory][state].append(m)
@@ -77,6 +98,21 @@ class Recorder:
             self.lettings_unused[territory, state, m] += 1
 
     # --- the dataset ---------------------------------------------------------------------------
+    def _time_to_housing(self) -> tuple[np.ndarray, np.ndarray]:
+        t, _, m = self.occupancy.shape
+        monthly = np.full((t, m, len(STATISTICS)), np.nan)
+        overall = np.full((t, len(STATISTICS)), np.nan)
+        for ti in range(t):
+            if not self.to_housing[ti]:
+                continue
+            d = np.asarray(self.to_housing[ti])
+            month = np.asarray(self.to_housing_months[ti])
+            overall[ti] = (d.mean(), np.median(d), np.quantile(d, 0.9))
+            for mi in np.unique(month):
+                chunk = d[month == mi]
+                monthly[ti, mi] = (chunk.mean(), np.median(chunk), np.quantile(chunk, 0.9))
+        return monthly, overall
+
     def _pooled_waits(self) -> np.ndarray:
         """Run-wide wait statistics pooled over the states of each kind (shelter, housing)."""
         kinds = [s.kind for s in self.scenario.pathway.states]
@@ -124,6 +160,7 @@ class Recorder:
         time = sc.start + np.arange(self.months)
         queued = np.array([s.capacitated for s in pathway.states])
         stats, overall, served, hist = self._wait_arrays()
+        to_housing, to_housing_run = self._time_to_housing()
         queue_length = np.where(queued[None, :, None], self.queue_length.astype(float), np.nan)
         exits = np.stack([self.flow[:, [t.index for t in pathway.transitions if t.target.index == e], :].sum(axis=1) for e in exit_idx], axis=1)
 
@@ -135,7 +172,7 @@ class Recorder:
             {
                 "occupancy": var(tsm, self.occupancy, "households", "Households in each state at the end of the month"),
                 "occupancy_persons": var(tsm, self.persons, "persons", "Persons in each state at the end of the month"),
-                "capacity": var(tsm, self.capacity, "places or units", "Capacity at the end of the month: places (persons) for shelters, units (households) for housing"),
+                "capacity": var(tsm, self.capacity, "places or units", "Capacity at the end of the month: places (persons) for shelters, units (households) for housing, the whole stock for turnover-supplied housing"),
                 "queue_length": var(tsm, queue_length, "households", "Households waiting for a vacancy in the state at the end of the month"),
                 "flow": var(("territory", "transition", "time"), self.flow, "households", "Moves along each transition during the month"),
                 "flow_persons": var(("territory", "transition", "time"), self.flow_persons, "persons", "Persons moved along each transition during the month"),
@@ -162,6 +199,18 @@ class Recorder:
                 "refusals": var(tsm, self.refusals, "offers", "Offers refused during the month"),
                 "lettings": var(tsm, self.lettings, "lettings", "Lettings of a turnover-supplied state offered to the model during the month"),
                 "lettings_unused": var(tsm, self.lettings_unused, "lettings", "Lettings that found no eligible waiting household (went to ordinary demand)"),
+                "occupancy_mean": var(tsm, self.occupancy_mean, "households", "Mean number of households in each state during the month (time average)"),
+                "cost": var(tsm, self.cost, "EUR", "Cost of the month by state (per person, household or funded place, as configured)"),
+                "support_slots": var(("territory", "time"), self.support_slots, "slots", "Support slots funded at the end of the month"),
+                "support_used": var(("territory", "time"), self.support_used, "households", "Tenants holding a support slot at the end of the month"),
+                "support_cost": var(("territory", "time"), self.support_cost, "EUR", "Cost of the funded support slots during the month"),
+                "prevented": var(("territory", "cause", "time"), self.prevented, "households", "Households kept out of homelessness by prevention during the month"),
+                "diverted": var(("territory", "cause", "time"), self.diverted, "households", "Entering households sent straight to housing by prevention during the month (counted in entries)"),
+                "time_to_housing": var(
+                    ("territory", "time", "statistic"), to_housing, "days",
+                    "Time from entering the system to a first home, of the households housed during the month",
+                ),
+                "time_to_housing_run": var(("territory", "statistic"), to_housing_run, "days", "Time from entering the system to a first home, over the run"),
                 "initial_occupancy": var(("territory", "state"), self.initial, "households", "Households in each state at the start"),
                 "initial_occupancy_persons": var(("territory", "state"), self.initial_persons, "persons", "Persons in each state at the start"),
             },
@@ -190,6 +239,7 @@ class Recorder:
                 "scenario_description": sc.description,
                 "scenario_file": sc.file,
                 "pathway": pathway.name,
+                "policies": json.dumps([p.spec for p in sc.policies], ensure_ascii=False, default=str),
                 "seed": int(self.seed),
                 "events": int(self.events),
                 "lda_sim_version": __version__,
@@ -199,4 +249,4 @@ class Recorder:
                 "Conventions": "CF-1.10",
             },
         )
-        return ds
+        return ds.isel(time=slice(0, self.months_done)) if self.months_done < self.months else ds

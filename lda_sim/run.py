@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .config import Scenario, load_scenario
@@ -29,3 +31,45 @@ def run_scenario(
     elif years is not None:
         scenario = replace(scenario, years=float(years))
     return HousingModel(scenario, seed=seed, household_class=household_class).run()
+
+
+def combine_scenarios(datasets: list[xr.Dataset]) -> xr.Dataset:
+    """Stack the datasets of several scenarios along a ``scenario`` dimension (first = baseline).
+
+    The scenarios must share territories, states and months; run attributes specific to each
+    scenario become coordinates along ``scenario``.
+    """
+    first = datasets[0]
+    for ds in datasets[1:]:
+        for dim in ("territory", "state", "transition", "time"):
+            if not np.array_equal(ds[dim].values, first[dim].values):
+                raise ValueError(
+                    f"scenario {ds.attrs['scenario']!r} differs from {first.attrs['scenario']!r} in its {dim}s: "
+                    "scenarios compared in one dataset must share territories, pathway and horizon"
+                )
+    names = [ds.attrs["scenario"] for ds in datasets]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two scenarios have the same name: {names}")
+    per_scenario = ("scenario", "scenario_description", "scenario_file", "seed", "events", "policies")
+    stacked = xr.concat(
+        [ds.drop_attrs(deep=False) for ds in datasets], dim=pd.Index(names, name="scenario"), combine_attrs="drop_conflicts"
+    )
+    for key in per_scenario[1:]:
+        stacked.coords[f"scenario_{key}" if not key.startswith("scenario") else key] = (
+            "scenario", [str(ds.attrs.get(key, "")) for ds in datasets]
+        )
+    stacked.attrs = {k: v for k, v in first.attrs.items() if k not in per_scenario}
+    stacked.attrs["title"] = "lda_sim results: " + ", ".join(names)
+    stacked.attrs["scenario"] = ", ".join(names)
+    stacked.attrs["seed"] = first.attrs["seed"]
+    stacked.attrs["baseline"] = names[0]
+    return stacked
+
+
+def run_scenarios(paths: list[str | Path], *, seed: int | None = None, years: float | None = None) -> xr.Dataset:
+    """Run several scenario files with the same seed (common random numbers) into one dataset."""
+    scenarios = [load_scenario(p, years=years, seed=seed) for p in paths]
+    if seed is None:
+        seed = scenarios[0].seed  # the baseline's seed for all, so that differences are not noise
+    datasets = [run_scenario(sc, seed=seed) for sc in scenarios]
+    return datasets[0] if len(datasets) == 1 else combine_scenarios(datasets)

@@ -220,6 +220,19 @@ _STATE_PARAMS = _object(
     }
 )
 
+COST = _object(
+    {
+        "eur_per_person_day": number(0),
+        "eur_per_person_year": number(0),
+        "eur_per_household_year": number(0),
+        "eur_per_place_year": number(0, description="Per funded place (shelter) or unit (housing), occupied or not"),
+        "eur_per_place_day": number(0),
+    },
+    minProperties=1,
+    maxProperties=1,
+    description="Cost of a state: one rate, per person, household or funded place",
+)
+
 TERRITORY_SCHEMA: dict[str, Any] = _object(
     {
         "territory": _object(
@@ -254,6 +267,12 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
             "description": "Population at the start per state, in persons or households",
         },
         "states": {"type": "object", "additionalProperties": _STATE_PARAMS},
+        "costs": {
+            "type": "object",
+            "properties": {"support": _object({"eur_per_slot_year": number(0)}, ("eur_per_slot_year",))},
+            "additionalProperties": COST,
+            "description": "Costs per state (and of a support slot), in euros",
+        },
         "transitions": {
             "type": "object",
             "propertyNames": {"pattern": r"^[a-z][a-z0-9_-]*->[a-z][a-z0-9_-]*$"},
@@ -270,6 +289,116 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
     ("territory", "population", "inflows", "states"),
     title="lda_sim territory",
 )
+
+MONTH = {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "description": "YYYY-MM"}
+_TIMELINE = {"start": MONTH, "end": MONTH, "territories": {"type": "array", "items": {"type": "string"}, "minItems": 1}, "note": {"type": "string"}}
+_SIZE_MIX = mix(description="Size classes of the new units")
+
+POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "production": _object(
+        {
+            "type": {"const": "production"},
+            **_TIMELINE,
+            "state": {"type": "string"},
+            "units_per_year": number(0),
+            "delivery_lag_years": number(0, 15),
+            "size_mix": _SIZE_MIX,
+            "share_to_homeless": number(0, 1, description="Share of the first lettings of new turnover-supplied units that go to homeless households"),
+        },
+        ("type", "start", "state", "units_per_year"),
+    ),
+    "iml_capture": _object(
+        {
+            "type": {"const": "iml_capture"},
+            **_TIMELINE,
+            "state": {"type": "string"},
+            "units_per_year": number(0),
+            "size_mix": _SIZE_MIX,
+            "owner_exit_rate_per_year": number(0, description="Owners leaving the scheme: a captured unit closes when vacated after an exponential time"),
+            "sliding_lease_leaves_scheme": {"type": "boolean", "description": "A unit whose lease slides to its household leaves the scheme"},
+        },
+        ("type", "start", "state", "units_per_year"),
+    ),
+    "transformation": _object(
+        {
+            "type": {"const": "transformation"},
+            **_TIMELINE,
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "places_per_year": number(0),
+            "persons_per_unit": number(1, description="Places converted per housing unit created"),
+            "size_mix": _SIZE_MIX,
+        },
+        ("type", "start", "from", "to", "places_per_year"),
+    ),
+    "capacity_change": _object(
+        {
+            "type": {"const": "capacity_change"},
+            **_TIMELINE,
+            "state": {"type": "string"},
+            "change_per_year": sourced({"type": "number"}, "Places or units added (positive) or closed (negative) per year"),
+            "size_mix": _SIZE_MIX,
+        },
+        ("type", "start", "state", "change_per_year"),
+    ),
+    "prevention": _object(
+        {
+            "type": {"const": "prevention"},
+            **_TIMELINE,
+            "reduce": {
+                "type": "object",
+                "propertyNames": {"enum": list(CAUSES)},
+                "additionalProperties": number(0, 1),
+                "description": "Share of the inflow of a cause prevented",
+            },
+            "divert": {
+                "type": "object",
+                "propertyNames": {"enum": list(CAUSES)},
+                "additionalProperties": _object({"share": number(0, 1), "to": {"type": "string"}}, ("share", "to")),
+                "description": "Share of the inflow of a cause that enters housing directly (a state without capacity)",
+            },
+        },
+        ("type", "start"),
+    ),
+    "support": _object(
+        {
+            "type": {"const": "support"},
+            **_TIMELINE,
+            "slots": number(0, integer=True),
+            "states": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "failure_reduction": number(0, 1, description="Relative reduction of the hazards back to the street of supported tenants"),
+        },
+        ("type", "start", "slots", "states", "failure_reduction"),
+    ),
+    "allocation": _object(
+        {
+            "type": {"const": "allocation"},
+            **_TIMELINE,
+            "state": {"type": "string"},
+            "share_to_homeless": number(0, 1),
+            "rule": {"type": "string"},
+        },
+        ("type", "start"),
+    ),
+    "pathway": _object(
+        {
+            "type": {"const": "pathway"},
+            **_TIMELINE,
+            "doctrine": {"type": "string", "description": "Name shown in results (e.g. staircase, logement_d_abord)"},
+            "close": {"type": "array", "items": {"type": "string"}, "description": "Transitions closed ('from->to')"},
+            "ready_after": {"type": "object", "additionalProperties": sourced(STAY_LAW), "description": "Readiness delay before joining a queue, by transition"},
+        },
+        ("type", "start"),
+    ),
+}
+
+POLICY = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"type": "string"}},
+    "allOf": [{"if": {"properties": {"type": {"const": k}}}, "then": v} for k, v in POLICY_SCHEMAS.items()],
+    "description": "A policy lever with a timeline; 'type' is a built-in lever or 'module:Class'",
+}
 
 PRIORITY_RULE = {
     "type": "string",
@@ -300,8 +429,10 @@ SCENARIO_SCHEMA: dict[str, Any] = _object(
                     }
                 ),
                 "sources": {"type": "string", "description": "Path of the sources file, relative to this file"},
+                "extends": {"type": "string", "description": "A scenario file whose settings and policies this one inherits"},
+                "policies": {"type": "array", "items": POLICY},
             },
-            ("name", "start", "years", "pathway", "territories"),
+            ("name",),
         )
     },
     ("scenario",),

@@ -65,6 +65,29 @@ class Territory:
         self.lettings = {s: BlockStream(process_rng(seed, config.name, "lettings", pathway.states[s].name)) for s in self.supplies}
         self._profiles: dict[tuple[Any, ...], int] = {}
         self._routes: list[list[Routes | None]] = []  # [profile id][state]
+        # --- levers (policies change these during a run) ---
+        self.edges: dict[int, EdgeParams] = dict(config.edges)
+        self.closed: set[int] = set()  # queue transitions closed by a pathway doctrine
+        self.stock_units = {s: float(sup.stock_units) for s, sup in self.supplies.items()}
+        self.turnover_rate = {s: sup.turnover_rate for s, sup in self.supplies.items()}
+        self.share_to_homeless = {s: sup.share_to_homeless for s, sup in self.supplies.items()}
+        self.letting_token = {s: 0 for s in self.supplies}
+        self.first_lettings_carry = {s: 0.0 for s in self.supplies}
+        self.closing_places = [0] * n
+        self.closing_units = [[0] * len(u) for u in self.units]
+        self.prevented = {f.cause: 0.0 for f in config.inflows}
+        self.diverted: dict[str, tuple[float, int]] = {f.cause: (0.0, -1) for f in config.inflows}
+        self.support_slots = 0
+        self.support_used = 0
+        self.support_states: frozenset[int] = frozenset()
+        self.support_reduction = 0.0
+        self.slide_closes: dict[int, float] = {}  # state -> from when a sliding lease takes its unit away
+        # --- time integrals for costs and mean occupancy, reset each month ---
+        self.household_days = [0.0] * n
+        self.person_days = [0.0] * n
+        self.capacity_days = [0.0] * n
+        self.last_change = [0.0] * n
+        self.capacity_last = [0.0] * n
 
     # --- capacities ------------------------------------------------------------------------
     def fit_bin(self, state: int, household: Household) -> int:
@@ -76,12 +99,42 @@ class Territory:
     def free_places(self, state: int) -> int:
         return self.places[state] - self.persons[state]
 
-    def occupy(self, state: int, household: Household, sign: int) -> None:
-        """Count a household into (+1) or out of (-1) a state."""
+    def occupy(self, state: int, household: Household, sign: int, now: float) -> None:
+        """Count a household into (+1) or out of (-1) a state at time ``now``."""
+        self._integrate(state, now)
         self.households[state] += sign
         self.persons[state] += sign * household.persons
         if self.capacity_kind[state] == "units":
             self.used_units[state][household.size_class] += sign
+
+    def _integrate(self, state: int, now: float) -> None:
+        dt = now - self.last_change[state]
+        if dt > 0:
+            self.household_days[state] += self.households[state] * dt
+            self.person_days[state] += self.persons[state] * dt
+            self.last_change[state] = now
+
+    def _integrate_capacity(self, state: int, now: float) -> None:
+        dt = now - self.capacity_last[state]
+        if dt > 0:
+            capacity = self.capacity(state)
+            if capacity == capacity:  # not NaN
+                self.capacity_days[state] += capacity * dt
+            self.capacity_last[state] = now
+
+    def integrals(self, now: float) -> tuple[list[float], list[float], list[float]]:
+        """Household-, person- and capacity-days since the last call, per state; then reset."""
+        for s in range(len(self.households)):
+            self._integrate(s, now)
+            self._integrate_capacity(s, now)
+        out = (self.household_days, self.person_days, self.capacity_days)
+        n = len(self.households)
+        self.household_days, self.person_days, self.capacity_days = [0.0] * n, [0.0] * n, [0.0] * n
+        return out
+
+    def letting_rate(self, state: int) -> float:
+        """Lettings per day of a turnover-supplied state that go to households of the model."""
+        return self.stock_units[state] * self.turnover_rate[state] * self.share_to_homeless[state] / DAYS_PER_YEAR
 
     def has_room(self, state: int, household: Household) -> bool:
         """Whether ``household`` fits in ``state`` now."""
@@ -100,7 +153,58 @@ class Territory:
             return float(self.places[state])
         if kind == "units":
             return float(sum(self.units[state]))
+        if kind == "turnover":
+            return self.stock_units[state]
         return math.nan
+
+    def change_capacity(self, state: int, amount: int, size_class: int | None, now: float) -> None:
+        """Add (``amount`` > 0) places or units, or close them (< 0): free ones at once, occupied
+        ones when their occupants leave (nobody is put out)."""
+        self._integrate_capacity(state, now)
+        kind = self.capacity_kind[state]
+        if kind == "turnover":
+            self.stock_units[state] = max(0.0, self.stock_units[state] + amount)
+            return
+        if kind == "shelter":
+            closing, room = self.closing_places[state], self.places[state] - self.persons[state]
+        else:
+            assert size_class is not None
+            closing = self.closing_units[state][size_class]
+            room = self.units[state][size_class] - self.used_units[state][size_class]
+        if amount >= 0:
+            cancelled = min(closing, amount)  # reopening cancels pending closures first
+            closing -= cancelled
+            delta = amount - cancelled
+        else:
+            now_closed = min(-amount, max(room, 0))
+            closing += -amount - now_closed
+            delta = -now_closed
+        if kind == "shelter":
+            self.places[state] += delta
+            self.closing_places[state] = closing
+        else:
+            self.units[state][size_class] += delta
+            self.closing_units[state][size_class] = closing
+
+    def apply_closures(self, state: int, size_class: int, now: float) -> None:
+        """Close places or units that were waiting for their occupants to leave."""
+        kind = self.capacity_kind[state]
+        if kind == "shelter" and self.closing_places[state]:
+            k = min(self.closing_places[state], self.places[state] - self.persons[state])
+            if k > 0:
+                self._integrate_capacity(state, now)
+                self.places[state] -= k
+                self.closing_places[state] -= k
+        elif kind == "units" and self.closing_units[state][size_class]:
+            k = min(self.closing_units[state][size_class], self.units[state][size_class] - self.used_units[state][size_class])
+            if k > 0:
+                self._integrate_capacity(state, now)
+                self.units[state][size_class] -= k
+                self.closing_units[state][size_class] -= k
+
+    def reset_routes(self) -> None:
+        """Forget cached routes (after transitions were opened, closed or given readiness)."""
+        self._routes = [[None] * len(self.pathway.states) for _ in self._routes]
 
     # --- routes ----------------------------------------------------------------------------
     def profile_id(self, household: Household) -> int:
@@ -119,9 +223,11 @@ class Territory:
         if routes is None:
             names = self.pathway.size_class_names
             name = self.pathway.states[state].name
-            edges = self.config.edges
+            edges = self.edges
             queues = tuple(
-                (t, edges[t.index]) for t in self.pathway.out_transitions(name, "queue") if household.is_eligible(t, names)
+                (t, edges[t.index])
+                for t in self.pathway.out_transitions(name, "queue")
+                if t.index not in self.closed and household.is_eligible(t, names)
             )
             hazards = tuple(
                 (t, edges[t.index].rate_per_year / DAYS_PER_YEAR)

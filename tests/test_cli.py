@@ -200,8 +200,8 @@ def test_interrupted_write_leaves_no_partial_file(
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", interrupted)
     result = invoke("run", small_scenario_path, "--out", out, "--years", "0.5")
-    assert result.exit_code != 0
-    assert "Aborted" in result.stderr
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr
     assert len(written) == 1 and written[0].parent == tmp_path and written[0] != out  # wrote to a temporary path
     assert not written[0].exists()
     if existing is None:
@@ -290,7 +290,7 @@ def test_schema_defaults_to_scenario_and_rejects_unknown_kinds() -> None:
     ("command", "words"),
     [
         ([], ["simulate", "run", "validate", "schema", "plot"]),
-        (["run"], ["Run SCENARIO", "--out", "--seed", "--years"]),
+        (["run"], ["Run one or more SCENARIO", "--out", "--seed", "--years"]),
         (["validate"], ["Check SCENARIO", "--strict"]),
         (["schema"], ["JSON Schema"]),
         (["plot"], ["charts", "RESULTS", "--out"]),

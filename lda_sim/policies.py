@@ -1,0 +1,428 @@
+"""Policy levers: objects with a timeline that act on a run.
+
+A scenario lists policies (``scenario.policies``); each is built here from its configuration,
+validated against the pathway and the territories when the scenario is loaded, and installed on
+the model, where it schedules its own events with Mesa's event scheduling (bound methods). The
+model offers the operations they need: adding or closing capacity, changing inflows, the share of
+lettings to homeless households, the priority rule, the transitions open and the support slots.
+
+Write your own lever by subclassing :class:`Policy` and naming it in a scenario file by its import
+path, ``type: mypackage.module:MyPolicy``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from mesa.time import Schedule
+
+from .allocation import resolve_rule
+from .errors import ConfigError
+from .laws import StayLaw, make_law
+from .recorder import MONTH_DAYS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import HousingModel
+    from .pathway import Pathway, State
+    from .territory import Territory
+
+
+class Policy:
+    """A lever with a timeline (``start``, optional ``end``, optional ``territories``).
+
+    Subclasses check their fields in :meth:`validate` (raising :class:`ConfigError` via
+    :meth:`error`) and act in :meth:`install`, called once when the model is built.
+    """
+
+    type_name: ClassVar[str] = ""
+
+    def __init__(self, spec: dict[str, Any], *, file: str, where: str, pathway: Pathway, territories: list[str], start: np.datetime64) -> None:
+        self.spec = spec
+        self.file = file
+        self.where = where
+        self.pathway = pathway
+        self.note = spec.get("note", "")
+        self.start_day = self._day(spec["start"], "start", start)
+        self.end_day = self._day(spec["end"], "end", start) + MONTH_DAYS if "end" in spec else math.inf
+        if self.end_day <= self.start_day:
+            self.error("end", f"end {spec['end']} is before start {spec['start']}")
+        names = spec.get("territories", territories)
+        unknown = [n for n in names if n not in territories]
+        if unknown:
+            self.error("territories", f"unknown territory {unknown[0]!r} (territories: {', '.join(territories)})")
+        self.territory_names = list(names)
+        self.validate()
+
+    # --- helpers for subclasses ----------------------------------------------------------------
+    def error(self, field: str, message: str) -> None:
+        raise ConfigError(self.file, f"{self.where}.{field}" if field else self.where, message)
+
+    def _day(self, month: str, field: str, start: np.datetime64) -> float:
+        offset = int((np.datetime64(month, "M") - start).astype(int))
+        if offset < 0:
+            self.error(field, f"{month} is before the scenario starts ({start})")
+        return offset * MONTH_DAYS
+
+    def state(self, field: str, *, capacity: tuple[str, ...] | None = None) -> State:
+        """The pathway state named by ``spec[field]``, optionally of given capacity kinds."""
+        name = self.spec[field]
+        if name not in self.pathway.state_index:
+            self.error(field, f"unknown state {name!r} (states: {', '.join(self.pathway.state_index)})")
+        state = self.pathway.states[self.pathway.state_index[name]]
+        if capacity is not None and state.capacity_kind not in capacity:
+            self.error(field, f"{name!r} has capacity kind {state.capacity_kind!r}; this lever needs one of: {', '.join(capacity)}")
+        return state
+
+    def size_mix(self, field: str = "size_mix") -> list[float]:
+        """Shares of the size classes (default: all in the smallest class)."""
+        names = self.pathway.size_class_names
+        mix = self.spec.get(field, {names[0]: 1.0})
+        unknown = set(mix) - set(names)
+        if unknown:
+            self.error(field, f"unknown size class(es) {sorted(unknown)} (size classes: {', '.join(names)})")
+        total = sum(mix.values())
+        if abs(total - 1) > 1e-6:
+            self.error(field, f"shares sum to {total:.6g}, not 1: {mix}")
+        return [float(mix.get(n, 0.0)) for n in names]
+
+    def territories(self, model: HousingModel) -> list[Territory]:
+        return [t for t in model.territories if t.name in self.territory_names]
+
+    def monthly(self, model: HousingModel, callback: Any, *, offset_days: float = 0.0) -> None:
+        """Call ``callback`` (a bound method) at the start of every month of the timeline."""
+        start = self.start_day + offset_days
+        end = self.end_day + offset_days
+        months = math.ceil((min(end, model.horizon) - start) / MONTH_DAYS - 1e-9)
+        if months > 0 and start < model.horizon:
+            model.schedule_recurring(callback, Schedule(interval=MONTH_DAYS, start=start, count=months))
+
+    def at_start(self, model: HousingModel, callback: Any) -> None:
+        """Call ``callback`` when the policy starts: at once if it starts with the run (before
+        the initial population is placed, so that it applies to it too), else as a Mesa event."""
+        if self.start_day <= 0:
+            callback()
+        elif self.start_day <= model.horizon:
+            model.schedule_event(callback, at=self.start_day)
+
+    # --- to implement --------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check the configuration against the pathway (load time)."""
+
+    def install(self, model: HousingModel) -> None:
+        """Schedule this policy's events on ``model``."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for reports."""
+        return f"{self.type_name} {self.spec}"
+
+
+class _Spread:
+    """Whole units from a yearly rate spread over months, split by size class, without rounding loss."""
+
+    def __init__(self, per_year: float, shares: list[float]) -> None:
+        self.per_month = per_year / 12
+        self.shares = shares
+        self.carry = [0.0] * len(shares)
+
+    def next_month(self) -> list[int]:
+        out = []
+        for i, share in enumerate(self.shares):
+            self.carry[i] += self.per_month * share
+            whole = math.floor(self.carry[i] + 1e-9)
+            self.carry[i] -= whole
+            out.append(whole)
+        return out
+
+
+class Production(Policy):
+    """New social housing, pension de famille or résidence sociale units, delivered after a lag."""
+
+    type_name = "production"
+
+    def validate(self) -> None:
+        self.target = self.state("state", capacity=("units", "turnover"))
+        self.lag_days = float(self.spec.get("delivery_lag_years", 0)) * 365.25
+        self.shares = self.size_mix()
+        self.first_letting_share = self.spec.get("share_to_homeless")
+        if self.first_letting_share is not None and self.target.capacity_kind != "turnover":
+            self.error("share_to_homeless", f"{self.target.name!r} is not supplied by turnover: its new units go to waiting households")
+
+    def install(self, model: HousingModel) -> None:
+        self._spreads = {t.index: _Spread(float(self.spec["units_per_year"]), self.shares) for t in self.territories(model)}
+        self._model = model
+        self.monthly(model, self.deliver, offset_days=self.lag_days)
+
+    def deliver(self) -> None:
+        for territory in self.territories(self._model):
+            for size_class, n in enumerate(self._spreads[territory.index].next_month()):
+                if n:
+                    self._model.add_capacity(territory, self.target.index, n, size_class, first_letting_share=self.first_letting_share)
+
+
+class IMLCapture(Policy):
+    """Private rentals captured for IML (sublease or management mandate), owners leaving over time."""
+
+    type_name = "iml_capture"
+
+    def validate(self) -> None:
+        self.target = self.state("state", capacity=("units",))
+        self.shares = self.size_mix()
+        self.exit_rate = float(self.spec.get("owner_exit_rate_per_year", 0.0))
+        self.sliding = bool(self.spec.get("sliding_lease_leaves_scheme", False))
+        if self.sliding and not any(t.origin.name == self.target.name and t.mode == "stay" and t.target.kind == "housing" for t in self.pathway.transitions):
+            self.error("sliding_lease_leaves_scheme", f"no stay transition from {self.target.name!r} into housing to slide the lease along")
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        self._spreads = {t.index: _Spread(float(self.spec["units_per_year"]), self.shares) for t in self.territories(model)}
+        self._rng = {t.index: model.policy_rng(self, t) for t in self.territories(model)}
+        self.monthly(model, self.capture)
+        if self.sliding:
+            for t in self.territories(model):
+                model.on_slide(t, self.target.index, self.start_day)
+
+    def capture(self) -> None:
+        model = self._model
+        for territory in self.territories(model):
+            for size_class, n in enumerate(self._spreads[territory.index].next_month()):
+                if not n:
+                    continue
+                model.add_capacity(territory, self.target.index, n, size_class)
+                if self.exit_rate > 0:
+                    rng = self._rng[territory.index]
+                    for lifetime in rng.exponential(365.25 / self.exit_rate, n):
+                        model.schedule(model.time + float(lifetime), self.owner_leaves, territory, size_class)
+
+    def owner_leaves(self, territory: Territory, size_class: int) -> None:
+        self._model.remove_capacity(territory, self.target.index, 1, size_class)
+
+
+class Transformation(Policy):
+    """Shelter places (hotel, emergency, CHRS) converted into housing units on a schedule.
+
+    Converted places close as they empty, so nobody is put out; the new units are let through the
+    waiting lists, on which the residents of the converted places already stand.
+    """
+
+    type_name = "transformation"
+
+    def validate(self) -> None:
+        self.origin = self.state("from", capacity=("shelter",))
+        self.target = self.state("to", capacity=("units", "shelter"))
+        self.persons_per_unit = float(self.spec.get("persons_per_unit", 1.0))
+        self.shares = self.size_mix()
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        per_year = float(self.spec["places_per_year"])
+        self._places = {t.index: _Spread(per_year, [1.0]) for t in self.territories(model)}
+        self._units = {t.index: _Spread(per_year / self.persons_per_unit, self.shares) for t in self.territories(model)}
+        self.monthly(model, self.convert)
+
+    def convert(self) -> None:
+        model = self._model
+        for territory in self.territories(model):
+            (places,) = self._places[territory.index].next_month()
+            if places:
+                model.remove_capacity(territory, self.origin.index, places)
+            if self.target.capacity_kind == "shelter":
+                if places:
+                    model.add_capacity(territory, self.target.index, places)
+                continue
+            for size_class, n in enumerate(self._units[territory.index].next_month()):
+                if n:
+                    model.add_capacity(territory, self.target.index, n, size_class)
+
+
+class CapacityChange(Policy):
+    """Places or units opened (positive) or closed as they empty (negative), e.g. fewer hotel nights."""
+
+    type_name = "capacity_change"
+
+    def validate(self) -> None:
+        self.target = self.state("state", capacity=("shelter", "units"))
+        self.shares = self.size_mix() if self.target.capacity_kind == "units" else [1.0]
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        change = float(self.spec["change_per_year"])
+        self.sign = 1 if change >= 0 else -1
+        self._spreads = {t.index: _Spread(abs(change), self.shares) for t in self.territories(model)}
+        self.monthly(model, self.apply)
+
+    def apply(self) -> None:
+        for territory in self.territories(self._model):
+            for size_class, n in enumerate(self._spreads[territory.index].next_month()):
+                if not n:
+                    continue
+                cls = size_class if self.target.capacity_kind == "units" else None
+                if self.sign > 0:
+                    self._model.add_capacity(territory, self.target.index, n, cls)
+                else:
+                    self._model.remove_capacity(territory, self.target.index, n, cls)
+
+
+class Prevention(Policy):
+    """Fewer entries: a share of a cause's inflow prevented, or diverted straight into housing."""
+
+    type_name = "prevention"
+
+    def validate(self) -> None:
+        self.reduce = {cause: float(share) for cause, share in self.spec.get("reduce", {}).items()}
+        self.divert: dict[str, tuple[float, int]] = {}
+        for cause, d in self.spec.get("divert", {}).items():
+            name = d["to"]
+            if name not in self.pathway.state_index:
+                self.error(f"divert.{cause}.to", f"unknown state {name!r}")
+            state = self.pathway.states[self.pathway.state_index[name]]
+            if state.capacitated or state.kind in ("exit", "street"):
+                self.error(f"divert.{cause}.to", f"{name!r} must be housing without capacity (households enter it directly)")
+            self.divert[cause] = (float(d["share"]), state.index)
+            if self.reduce.get(cause, 0.0) + float(d["share"]) > 1 + 1e-9:
+                self.error(f"divert.{cause}.share", "prevented and diverted shares of a cause exceed 1")
+        if not self.reduce and not self.divert:
+            self.error("", "a prevention policy needs 'reduce' or 'divert'")
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        self.at_start(model, self.apply)
+        if math.isfinite(self.end_day) and self.end_day <= model.horizon:
+            model.schedule_event(self.stop, at=self.end_day)
+
+    def apply(self) -> None:
+        for territory in self.territories(self._model):
+            for cause, share in self.reduce.items():
+                self._model.set_prevention(territory, cause, prevented=share)
+            for cause, (share, state) in self.divert.items():
+                self._model.set_prevention(territory, cause, diverted=share, divert_to=state)
+
+    def stop(self) -> None:
+        for territory in self.territories(self._model):
+            for cause in set(self.reduce) | set(self.divert):
+                self._model.set_prevention(territory, cause, prevented=0.0, diverted=0.0)
+
+
+class Support(Policy):
+    """Support slots (accompagnement): supported tenants fail less often; when full, none."""
+
+    type_name = "support"
+
+    def validate(self) -> None:
+        self.states = []
+        for i, name in enumerate(self.spec["states"]):
+            if name not in self.pathway.state_index or self.pathway.states[self.pathway.state_index[name]].kind != "housing":
+                self.error(f"states[{i}]", f"{name!r} is not a housing state")
+            self.states.append(self.pathway.state_index[name])
+        self.slots = int(self.spec["slots"])
+        self.reduction = float(self.spec["failure_reduction"])
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        self.at_start(model, self.apply)
+        if math.isfinite(self.end_day) and self.end_day <= model.horizon:
+            model.schedule_event(self.stop, at=self.end_day)
+
+    def apply(self) -> None:
+        for territory in self.territories(self._model):
+            self._model.set_support(territory, self.slots, self.states, self.reduction)
+
+    def stop(self) -> None:
+        for territory in self.territories(self._model):
+            self._model.set_support(territory, 0, self.states, self.reduction)
+
+
+class Allocation(Policy):
+    """Allocation rules from a date: share of lettings to homeless households, priority rule."""
+
+    type_name = "allocation"
+
+    def validate(self) -> None:
+        if "share_to_homeless" in self.spec:
+            if "state" not in self.spec:
+                self.error("state", "missing: the turnover-supplied state whose lettings share changes")
+            self.target = self.state("state", capacity=("turnover",))
+        self.rule = None
+        if "rule" in self.spec:
+            try:
+                self.rule = resolve_rule(self.spec["rule"])
+            except ValueError as exc:
+                self.error("rule", str(exc))
+        if "share_to_homeless" not in self.spec and self.rule is None:
+            self.error("", "an allocation policy needs 'share_to_homeless' or 'rule'")
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        self.at_start(model, self.apply)
+
+    def apply(self) -> None:
+        for territory in self.territories(self._model):
+            if "share_to_homeless" in self.spec:
+                self._model.set_share_to_homeless(territory, self.target.index, float(self.spec["share_to_homeless"]))
+            if self.rule is not None:
+                states = [self.target.index] if "state" in self.spec else list(territory.waiting)
+                for s in states:
+                    self._model.set_priority_rule(territory, s, self.rule)
+
+
+class PathwayDoctrine(Policy):
+    """Which transitions are open and which need readiness: the staircase or Logement d'abord."""
+
+    type_name = "pathway"
+
+    def validate(self) -> None:
+        self.closed = []
+        for i, key in enumerate(self.spec.get("close", [])):
+            if key not in self.pathway.transition_index:
+                self.error(f"close[{i}]", f"unknown transition {key!r}")
+            t = self.pathway.transitions[self.pathway.transition_index[key]]
+            if t.mode != "queue":
+                self.error(f"close[{i}]", f"{key!r} is a {t.mode} transition: only queue transitions can be closed")
+            self.closed.append(t.index)
+        self.ready: dict[int, StayLaw] = {}
+        for key, law in self.spec.get("ready_after", {}).items():
+            if key not in self.pathway.transition_index:
+                self.error(f"ready_after.{key}", f"unknown transition {key!r}")
+            t = self.pathway.transitions[self.pathway.transition_index[key]]
+            if t.mode != "queue":
+                self.error(f"ready_after.{key}", f"{key!r} is not a queue transition")
+            try:
+                self.ready[t.index] = make_law(law)
+            except ValueError as exc:
+                self.error(f"ready_after.{key}", str(exc))
+        self.doctrine = self.spec.get("doctrine", "")
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        self.at_start(model, self.apply)
+
+    def apply(self) -> None:
+        for territory in self.territories(self._model):
+            self._model.set_transitions(territory, closed=self.closed, ready_after=self.ready)
+
+
+POLICY_TYPES: dict[str, type[Policy]] = {
+    cls.type_name: cls for cls in (Production, IMLCapture, Transformation, CapacityChange, Prevention, Support, Allocation, PathwayDoctrine)
+}
+
+
+def build_policy(spec: dict[str, Any], *, file: str, where: str, pathway: Pathway, territories: list[str], start: np.datetime64) -> Policy:
+    """A policy object from its configuration: a built-in type or ``module:Class``."""
+    kind = spec["type"]
+    cls = POLICY_TYPES.get(kind)
+    if cls is None:
+        if ":" not in kind:
+            raise ConfigError(file, f"{where}.type", f"unknown policy type {kind!r} (built-in: {', '.join(POLICY_TYPES)}; or 'module:Class')")
+        module_name, _, attr = kind.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(file, f"{where}.type", f"cannot import policy {kind!r}: {exc}") from None
+        if not (isinstance(cls, type) and issubclass(cls, Policy)):
+            raise ConfigError(file, f"{where}.type", f"{kind!r} is not a subclass of lda_sim.policies.Policy")
+    if "start" not in spec:
+        raise ConfigError(file, f"{where}.start", "missing required key 'start'")
+    return cls(spec, file=file, where=where, pathway=pathway, territories=territories, start=start)
