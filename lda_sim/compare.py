@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -103,7 +105,9 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
     scenarios = list(dict.fromkeys(table.scenario))
     territories = list(dict.fromkeys(table.territory))
     fig = Figure(figsize=(13.33, 7.5), dpi=144, layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))  # room for the stamp below
     axes = fig.subplots(2, 4).ravel()
+    labels = dict(zip(ds.territory.values, ds.territory_label.values)) if "territory_label" in ds.coords else {}
     colours = ["#4d4d4d", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
     width = 0.8 / len(scenarios)
     x = np.arange(len(territories))
@@ -112,10 +116,11 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
             values = [table[(table.scenario == name) & (table.territory == t)][column].iloc[0] for t in territories]
             ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, np.nan_to_num(values), width, label=name, color=colours[i % len(colours)])
         ax.set_title(fr if lang == "fr" else en, fontsize=11)
-        ax.set_xticks(x, territories, fontsize=8, rotation=15)
+        ax.set_xticks(x, [textwrap.fill(str(labels.get(t, t)), 16) for t in territories], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0].legend(fontsize=9, title="Scénario" if lang == "fr" else "Scenario")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right upper", fontsize=10, frameon=False, title="Scénario" if lang == "fr" else "Scenario")
     fig.suptitle("Comparaison des scénarios à l'horizon" if lang == "fr" else "Scenario comparison at the horizon", fontsize=15)
     _stamp(fig, ds, lang)
     return fig

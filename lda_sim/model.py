@@ -299,9 +299,10 @@ class HousingModel(mesa.Model):
                     waiting.discard(h)
                     h.queue_since.pop(t.target.index, None)
 
-    def on_slide(self, territory: Territory, state: int, from_day: float) -> None:
-        """From ``from_day``, a lease sliding out of ``state`` takes its unit out of the scheme."""
-        territory.slide_closes[state] = from_day
+    def on_slide(self, territory: Territory, state: int, handler: Callable[[Territory, int], None]) -> None:
+        """Call ``handler(territory, size_class)`` whenever a lease slides out of ``state`` (a stay
+        transition into housing), e.g. to take the unit out of a scheme."""
+        territory.slide_handlers.setdefault(state, []).append(handler)
 
     def policy_rng(self, policy: Any, territory: Territory) -> Any:
         """A numpy generator for a policy's own draws in a territory (keyed by names)."""
@@ -481,9 +482,9 @@ class HousingModel(mesa.Model):
             territory.support_used -= 1
         if territory.closing_places[origin] or (territory.closing_units[origin] and territory.closing_units[origin][h.size_class]):
             territory.apply_closures(origin, h.size_class, now)
-        if origin in territory.slide_closes and transition.mode == "stay" and transition.target.kind == "housing":
-            if now >= territory.slide_closes[origin]:
-                territory.change_capacity(origin, -1, h.size_class, now)
+        if origin in territory.slide_handlers and transition.mode == "stay" and transition.target.kind == "housing":
+            for handler in territory.slide_handlers[origin]:
+                handler(territory, h.size_class)
         if h.tickets:
             waiting = territory.waiting
             for state in list(h.tickets):

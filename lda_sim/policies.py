@@ -178,12 +178,16 @@ class IMLCapture(Policy):
 
     def install(self, model: HousingModel) -> None:
         self._model = model
-        self._spreads = {t.index: _Spread(float(self.spec["units_per_year"]), self.shares) for t in self.territories(model)}
-        self._rng = {t.index: model.policy_rng(self, t) for t in self.territories(model)}
+        territories = self.territories(model)
+        self._spreads = {t.index: _Spread(float(self.spec["units_per_year"]), self.shares) for t in territories}
+        self._rng = {t.index: model.policy_rng(self, t) for t in territories}
+        # captured units still in the scheme, by territory and size class: only these leave it
+        # (by owner exit or sliding lease); the existing stock stays as in the baseline
+        self._in_scheme = {t.index: [0] * len(self.shares) for t in territories}
         self.monthly(model, self.capture)
         if self.sliding:
-            for t in self.territories(model):
-                model.on_slide(t, self.target.index, self.start_day)
+            for t in territories:
+                model.on_slide(t, self.target.index, self.lease_slides)
 
     def capture(self) -> None:
         model = self._model
@@ -192,13 +196,24 @@ class IMLCapture(Policy):
                 if not n:
                     continue
                 model.add_capacity(territory, self.target.index, n, size_class)
+                self._in_scheme[territory.index][size_class] += n
                 if self.exit_rate > 0:
                     rng = self._rng[territory.index]
                     for lifetime in rng.exponential(365.25 / self.exit_rate, n):
                         model.schedule(model.time + float(lifetime), self.owner_leaves, territory, size_class)
 
+    def _leave(self, territory: Territory, size_class: int) -> None:
+        if self._in_scheme[territory.index][size_class] > 0:
+            self._in_scheme[territory.index][size_class] -= 1
+            self._model.remove_capacity(territory, self.target.index, 1, size_class)
+
     def owner_leaves(self, territory: Territory, size_class: int) -> None:
-        self._model.remove_capacity(territory, self.target.index, 1, size_class)
+        """An owner takes a captured unit back (closed when vacated)."""
+        self._leave(territory, size_class)
+
+    def lease_slides(self, territory: Territory, size_class: int) -> None:
+        """A lease slid to its household: if the unit was captured here, it leaves the scheme."""
+        self._leave(territory, size_class)
 
 
 class Transformation(Policy):

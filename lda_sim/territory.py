@@ -81,7 +81,7 @@ class Territory:
         self.support_used = 0
         self.support_states: frozenset[int] = frozenset()
         self.support_reduction = 0.0
-        self.slide_closes: dict[int, float] = {}  # state -> from when a sliding lease takes its unit away
+        self.slide_handlers: dict[int, list[Any]] = {}  # state -> callbacks when a lease slides out of it
         # --- time integrals for costs and mean occupancy, reset each month ---
         self.household_days = [0.0] * n
         self.person_days = [0.0] * n

@@ -265,3 +265,53 @@ def test_staircase_gives_longer_times_to_housing_than_logement_d_abord() -> None
         assert staircase > 1.2 * lda, territory
         into_social_from_street = ds.flow.sel(scenario="staircase", transition="street->social_housing").sum()
         assert int(into_social_from_street) == 0
+
+
+def test_sliding_leases_only_take_captured_units_out_of_the_scheme(tmp_path: Path, baseline: xr.Dataset) -> None:
+    pathway = yaml.safe_load((DATA / "pathway_small.yaml").read_text())
+    pathway["pathway"]["transitions"].append({"from": "housing", "to": "own", "mode": "stay"})
+    pathway["pathway"]["transitions"] = [t for t in pathway["pathway"]["transitions"] if not (t["from"] == "housing" and t["mode"] == "hazard")]
+    pathway["pathway"]["transitions"].append({"from": "own", "to": "exit", "mode": "hazard"})
+    pathway["pathway"]["states"]["own"] = {"kind": "housing", "supply": "open"}
+    (tmp_path / "pathway.yaml").write_text(yaml.safe_dump(pathway, sort_keys=False))
+    territory = yaml.safe_load((DATA / "territory_small.yaml").read_text())
+    territory["states"]["housing"]["stay"] = {"law": "exponential", "mean_days": 200}
+    for key in ("housing->exit", "housing->street"):
+        territory["transitions"].pop(key)
+    territory["transitions"]["housing->own"] = {"weight": 1}
+    territory["transitions"]["own->exit"] = {"rate_per_year": 0.2}
+    (tmp_path / "territory.yaml").write_text(yaml.safe_dump(territory, sort_keys=False))
+    path = tmp_path / "slide.yaml"
+    path.write_text(yaml.safe_dump({"scenario": {
+        "name": "slide", "start": "2025-01", "years": YEARS, "seed": 3, "pathway": "pathway.yaml", "territories": ["territory.yaml"],
+        "policies": [{"type": "iml_capture", "state": "housing", "start": "2025-01", "end": "2025-12", "units_per_year": 60,
+                      "sliding_lease_leaves_scheme": True, "size_mix": {"small": 1.0}}]}}))
+    ds = run(path)
+    units = ds.capacity.sel(territory="town", state="housing")
+    assert float(units.isel(time=-1)) == 60  # the 60 captured units slid away; the 60 existing remain
+    assert float(units.max()) > 60
+    assert_conserved(ds)
+
+
+def test_run_several_scenarios_and_compare_from_the_command_line(tmp_path: Path) -> None:
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from lda_sim.cli import main
+
+    more = scenario_with(tmp_path, "more-shelter", {"type": "capacity_change", "state": "shelter", "start": "2025-01", "end": "2025-12", "change_per_year": 100})
+    out = tmp_path / "both.nc"
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", str(DATA / "scenario_small.yaml"), str(more), "--years", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "[small]" in result.stdout and "[more-shelter]" in result.stdout
+    result = runner.invoke(main, ["compare", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Persons sheltered (horizon)" in result.stdout and "more-shelter" in result.stdout
+    table = pd.read_csv(tmp_path / "both.compare.csv")
+    assert list(table.scenario) == ["small", "more-shelter"] and set(table.territory) == {"town"}
+    assert table.loc[0, "diff_sheltered_persons"] == 0
+    assert table.loc[1, "sheltered_persons"] > table.loc[0, "sheltered_persons"]  # 100 more places, full
+    assert (tmp_path / "both.compare.png").stat().st_size > 10_000
+    result = runner.invoke(main, ["compare", str(out), "--baseline", "nope"])
+    assert result.exit_code == 2 and "nope" in result.stderr
