@@ -99,6 +99,12 @@ class Policy:
         if months > 0 and start < model.horizon:
             model.schedule_recurring(callback, Schedule(interval=MONTH_DAYS, start=start, count=months))
 
+    def during(self, model: HousingModel, apply: Any, stop: Any) -> None:
+        """Call ``apply`` when the policy starts and ``stop`` when it ends (if before the horizon)."""
+        self.at_start(model, apply)
+        if math.isfinite(self.end_day) and self.end_day <= model.horizon:
+            model.schedule_event(stop, at=self.end_day)
+
     def at_start(self, model: HousingModel, callback: Any) -> None:
         """Call ``callback`` when the policy starts: at once if it starts with the run (before
         the initial population is placed, so that it applies to it too), else as a Mesa event."""
@@ -304,9 +310,7 @@ class Prevention(Policy):
 
     def install(self, model: HousingModel) -> None:
         self._model = model
-        self.at_start(model, self.apply)
-        if math.isfinite(self.end_day) and self.end_day <= model.horizon:
-            model.schedule_event(self.stop, at=self.end_day)
+        self.during(model, self.apply, self.stop)
 
     def apply(self) -> None:
         for territory in self.territories(self._model):
@@ -337,9 +341,7 @@ class Support(Policy):
 
     def install(self, model: HousingModel) -> None:
         self._model = model
-        self.at_start(model, self.apply)
-        if math.isfinite(self.end_day) and self.end_day <= model.horizon:
-            model.schedule_event(self.stop, at=self.end_day)
+        self.during(model, self.apply, self.stop)
 
     def apply(self) -> None:
         for territory in self.territories(self._model):
