@@ -1,14 +1,30 @@
-"""Slide-ready charts of a results dataset: occupancy by state and waiting times, per territory.
+"""Slide-ready charts of a results dataset, for planners and committees.
+
+The chart set (:func:`chart_set`, written by :func:`write_charts`):
+
+- :func:`plot_scenarios`: an indicator (persons on the street by default) over time, one line per
+  scenario, with the 10th-90th percentile band over replicates, one panel per territory;
+- :func:`plot_indicators`: key indicators by territory as small multiples;
+- :func:`plot_cost`: cost by state and scenario (when the dataset has ``cost``);
+- per scenario and territory: :func:`plot_occupancy` (stacked persons by state),
+  :func:`plot_flows` (a flow diagram of the moves between states over a period),
+  :func:`plot_waits` (monthly waiting times), :func:`plot_wait_distribution` (distribution of
+  waits per waiting list, year by year) and :func:`plot_capacity` (the capacity pipeline).
 
 Everything is computed from the dataset of :func:`lda_sim.run.run_scenario` (see
-:mod:`lda_sim.recorder`). Figures are plain :class:`matplotlib.figure.Figure` objects drawn with the
-Agg canvas: pyplot is never used, so nothing is registered globally, no window is ever opened and
-the interactive backend of the caller (a notebook, say) is left alone.
+:mod:`lda_sim.recorder`), with or without ``scenario`` and ``replicate`` dimensions: charts of one
+run show one scenario (the first by default) with replicates averaged (waiting-time statistics:
+their median); charts across scenarios draw the median over replicates and the band. Figures are
+plain :class:`matplotlib.figure.Figure` objects drawn with the Agg canvas: pyplot is never used, so
+nothing is registered globally, no window is ever opened and the interactive backend of the caller
+(a notebook, say) is left alone.
 
 Charts are sized for 16:9 slides (13.33 x 7.5 inches, 1920 x 1080 pixels in PNG), labelled in French
-by default or in English (``lang="en"``), and stamped in the lower right corner with the scenario,
-the horizon and the version of lda_sim that produced the data. A state has the same colour in every
-chart (:data:`STATE_COLOURS`, a colour-blind-safe palette, for the French default states).
+by default or in English (``lang="en"``), and stamped in the lower right corner with the scenario(s),
+the seed or number of replicates, the horizon and the version of lda_sim that produced the data. A
+state has the same colour in every chart (:data:`STATE_COLOURS`, a colour-blind-safe palette, for
+the French default states; :func:`state_colours` for others); scenarios have their own colours and
+dashes (:func:`scenario_style`).
 """
 
 from __future__ import annotations
@@ -16,7 +32,9 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,21 +47,52 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 from matplotlib.ticker import Formatter, FuncFormatter
 
+from .analysis import (
+    collapse_replicates,
+    housed_flow,
+    persons_in,
+    pooled_wait_quantile,
+    replicate_band,
+    scenario_names,
+    select_scenario,
+    total_cost,
+)
 from .output import write_atomic
 
 __all__ = [
+    "DEFAULT_FLOW_MONTHS",
+    "DPI",
     "FALLBACK_COLOURS",
     "FIGSIZE",
-    "DPI",
+    "INDICATORS",
+    "KEY_INDICATORS",
     "LABELS",
+    "SCENARIO_COLOURS",
     "STATE_COLOURS",
+    "WAIT_CLASSES",
+    "Chart",
+    "chart_notes",
+    "chart_set",
+    "has_cost",
+    "indicator",
+    "parse_period",
+    "plot_capacity",
+    "plot_cost",
+    "plot_flows",
+    "plot_indicators",
     "plot_occupancy",
+    "plot_scenarios",
+    "plot_wait_distribution",
     "plot_waits",
+    "scenario_style",
     "state_colour",
     "state_colours",
+    "wait_classes",
     "write_charts",
 ]
 
@@ -148,7 +197,56 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "run_summary": "Période : médiane {median} j · P90 {p90} j",
                 "no_entry": "Liste d'attente sans aucune entrée sur la période : {states}",
                 "no_waits": "Aucune entrée par une liste d'attente sur la période",
-                "stamp": "Scénario « {scenario} » · graine {seed} · horizon {horizon} · lda_sim {version}",
+                "stamp": "{scenario} · {seed} · horizon {horizon} · lda_sim {version}",
+                "stamp_scenario": "Scénario « {name} »",
+                "stamp_scenarios": "Scénarios {names}",
+                "stamp_seed": "graine {seed}",
+                "stamp_replicates": "{n} répliques",
+                "quote": "« {} »",
+                # flows
+                "flows_title": "Mouvements entre situations — {territory}",
+                "flows_subtitle": "{total} ménages ont changé de situation de {start} à {end} ({months} mois)",
+                "flows_from": "Situation de départ",
+                "flows_to": "Situation d'arrivée",
+                "flows_entries": "Arrivées dans le dispositif sur la période, non représentées : {n} ménages",
+                "flows_none": "Aucun mouvement sur la période",
+                # waiting-time distribution
+                "wait_dist_title": "Répartition des délais d'attente avant entrée, par année — {territory}",
+                "wait_dist_share": "Part des entrées de l'année",
+                "wait_dist_panel": "{state} · {n} entrées",
+                "wait_dist_year": "{year}",
+                "wait_dist_partial": "{year} ({months} mois)",
+                "wait_bins": "< 7\njours|7–30\njours|1–3\nmois|3–6\nmois|6–12\nmois|1–2\nans|≥ 2\nans",
+                "wait_dist_none": "Personne n'est entré par une liste d'attente sur la période",
+                # scenarios and indicators
+                "compare_title": "{indicator} — comparaison des scénarios",
+                "band": "10e–90e centile sur {n} répliques",
+                "vs_baseline": "{delta} par rapport à « {baseline} »",
+                "indicators_title": "Indicateurs clés par territoire",
+                "indicators_title_part": "Indicateurs clés par territoire ({part}/{parts})",
+                "ind_street": "Personnes à la rue",
+                "ind_sheltered": "Personnes hébergées",
+                "ind_housed": "Ménages relogés depuis le début (cumul)",
+                "ind_wait_housing": "Attente médiane avant un logement (jours)",
+                "ind_cost": "Coût mensuel (M€)",
+                # capacity
+                "capacity_title": "Capacités et leurs variations — {territory}",
+                "capacity_change": "Variation depuis fin {start}",
+                "capacity_levels": "Capacité fin {start} et fin {end}",
+                "capacity_unit": "Places (hébergement) ou logements",
+                "capacity_nochange": "Aucune variation de capacité sur la période",
+                "capacity_unchanged": "Sans variation : {states}",
+                "capacity_none": "Aucune situation à capacité limitée dans ce territoire",
+                "capacity_col_change": "Variation",
+                "unit_places": "places",
+                "unit_units": "logements",
+                # cost
+                "cost_title": "Coûts par situation et par scénario — {territory}",
+                "cost_total": "Coût total sur la période (M€)",
+                "cost_monthly": "Coût mensuel (M€)",
+                "cost_support": "Accompagnement",
+                "cost_missing": "Pas de coûts dans ces résultats (variable absente ou nulle) : le graphique des coûts n'est pas produit.",
+                "scenario": "Scénario",
             }
         ),
         "en": MappingProxyType(
@@ -166,7 +264,56 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "run_summary": "Whole run: median {median} d · p90 {p90} d",
                 "no_entry": "Waiting list with no entry during the run: {states}",
                 "no_waits": "Nobody entered through a waiting list during the run",
-                "stamp": "Scenario “{scenario}” · seed {seed} · horizon {horizon} · lda_sim {version}",
+                "stamp": "{scenario} · {seed} · horizon {horizon} · lda_sim {version}",
+                "stamp_scenario": "Scenario “{name}”",
+                "stamp_scenarios": "Scenarios {names}",
+                "stamp_seed": "seed {seed}",
+                "stamp_replicates": "{n} replicates",
+                "quote": "“{}”",
+                # flows
+                "flows_title": "Moves between situations — {territory}",
+                "flows_subtitle": "{total} households changed situation from {start} to {end} ({months} months)",
+                "flows_from": "From",
+                "flows_to": "To",
+                "flows_entries": "Arrivals into the system during the period, not shown: {n} households",
+                "flows_none": "No move during the period",
+                # waiting-time distribution
+                "wait_dist_title": "Distribution of waiting times before entry, by year — {territory}",
+                "wait_dist_share": "Share of the year's entries",
+                "wait_dist_panel": "{state} · {n} entries",
+                "wait_dist_year": "{year}",
+                "wait_dist_partial": "{year} ({months} months)",
+                "wait_bins": "< 7\ndays|7–30\ndays|1–3\nmo.|3–6\nmo.|6–12\nmo.|1–2\nyears|≥ 2\nyears",
+                "wait_dist_none": "Nobody entered through a waiting list during the run",
+                # scenarios and indicators
+                "compare_title": "{indicator} — scenarios compared",
+                "band": "10th–90th percentile over {n} replicates",
+                "vs_baseline": "{delta} vs “{baseline}”",
+                "indicators_title": "Key indicators by territory",
+                "indicators_title_part": "Key indicators by territory ({part}/{parts})",
+                "ind_street": "Persons on the street",
+                "ind_sheltered": "Persons in shelters",
+                "ind_housed": "Households housed since the start (cumulative)",
+                "ind_wait_housing": "Median wait before housing (days)",
+                "ind_cost": "Monthly cost (€M)",
+                # capacity
+                "capacity_title": "Capacities and their changes — {territory}",
+                "capacity_change": "Change since end of {start}",
+                "capacity_levels": "Capacity at end of {start} and of {end}",
+                "capacity_unit": "Places (shelters) or units (housing)",
+                "capacity_nochange": "No change of capacity during the run",
+                "capacity_unchanged": "Unchanged: {states}",
+                "capacity_none": "No state with a limited capacity in this territory",
+                "capacity_col_change": "Change",
+                "unit_places": "places",
+                "unit_units": "units",
+                # cost
+                "cost_title": "Costs by situation and scenario — {territory}",
+                "cost_total": "Total cost over the run (€M)",
+                "cost_monthly": "Monthly cost (€M)",
+                "cost_support": "Support",
+                "cost_missing": "No costs in these results (no cost variable, or all zero): the cost chart is not drawn.",
+                "scenario": "Scenario",
             }
         ),
     }
@@ -280,21 +427,40 @@ def _month_name(t: np.datetime64, lang: str) -> str:
     return f"{MONTHS_LONG[lang][month - 1]} {year}"
 
 
+def _stamp_text(ds: xr.Dataset, lang: str) -> str:
+    """Scenario(s), seed or number of replicates, horizon (last month) and lda_sim version."""
+    text = LABELS[lang]
+    horizon = _month_name(ds["time"].values[-1], lang) if ds.sizes.get("time") else "?"
+    names = scenario_names(ds)
+    if "scenario" in ds.dims and len(names) > 1:
+        scenario = text["stamp_scenarios"].format(names=", ".join(text["quote"].format(n) for n in names))
+    else:
+        scenario = text["stamp_scenario"].format(name=names[0])
+    replicates = ds.sizes.get("replicate") or ds.attrs.get("replicates")
+    if replicates:
+        seed = text["stamp_replicates"].format(n=int(replicates))
+    else:
+        seed = text["stamp_seed"].format(seed=ds.attrs.get("seed", "?"))
+    return text["stamp"].format(scenario=scenario, seed=seed, horizon=horizon, version=ds.attrs.get("lda_sim_version", "?"))
+
+
 def _stamp(fig: Figure, ds: xr.Dataset, lang: str) -> None:
     """Scenario, seed, horizon (last month) and lda_sim version, in the lower right corner."""
-    horizon = _month_name(ds["time"].values[-1], lang) if ds.sizes.get("time") else "?"
-    text = LABELS[lang]["stamp"].format(
-        scenario=ds.attrs.get("scenario", "?"),
-        seed=ds.attrs.get("seed", "?"),
-        horizon=horizon,
-        version=ds.attrs.get("lda_sim_version", "?"),
-    )
-    fig.text(0.995, 0.012, text, ha="right", va="bottom", fontsize=STAMP_SIZE, color="0.35", gid=STAMP_ID)
+    fig.text(0.995, 0.012, _stamp_text(ds, lang), ha="right", va="bottom", fontsize=STAMP_SIZE, color="0.35", gid=STAMP_ID)
 
 
 # --------------------------------------------------------------------------------------------
 # Dataset access
 # --------------------------------------------------------------------------------------------
+def _run(ds: xr.Dataset, scenario: str | None) -> xr.Dataset:
+    """The figures of one run: one scenario (default: the first), replicates averaged.
+
+    Counts are averaged over replicates and waiting-time statistics take their median (see
+    :func:`lda_sim.analysis.collapse_replicates`); the stamp then gives the number of replicates.
+    """
+    return collapse_replicates(select_scenario(ds, scenario))
+
+
 def _territory(ds: xr.Dataset, territory: str) -> tuple[xr.Dataset, str]:
     """The dataset of one territory and its label; check that no other dimension is left over."""
     names = [str(t) for t in ds["territory"].values]
@@ -334,14 +500,18 @@ def _month_bounds(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 # Charts
 # --------------------------------------------------------------------------------------------
-def plot_occupancy(ds: xr.Dataset, territory: str, *, lang: str = "fr", persons: bool = True) -> Figure:
+def plot_occupancy(
+    ds: xr.Dataset, territory: str, *, lang: str = "fr", persons: bool = True, scenario: str | None = None
+) -> Figure:
     """Stacked areas of the persons (or households) in each non-exit state of one territory.
 
     Stocks are drawn at the end of each month, after the initial stock at the start of the run
     when the dataset has it. One area per non-exit state, in the pathway's order from the bottom;
-    the legend lists them from the top, as stacked.
+    the legend lists them from the top, as stacked. A dataset with several scenarios shows
+    ``scenario`` (default: the first); replicates are averaged (see :func:`_run`).
     """
     text = _check_lang(lang)
+    ds = _run(ds, scenario)
     sub, territory_label = _territory(ds, territory)
     states = _non_exit_states(sub)
     colours = state_colours(str(s) for s in ds["state"].values)
@@ -431,7 +601,7 @@ def _wait_limits(ax: Axes, x: np.ndarray, median: np.ndarray, p90: np.ndarray, r
     )
 
 
-def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
+def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: str | None = None) -> Figure:
     """Monthly waiting times (days) before entering each state with a waiting list, one panel each.
 
     A state is shown when it has a waiting list (``queue_length`` not all NaN) and somebody got
@@ -441,9 +611,11 @@ def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
     and 90th percentile (``wait_days_run``). A few extreme months (typically the first ones, when the
     households present at the start get through with their whole wait behind them) may go off
     scale: they are marked on the top edge with the largest value written. Waiting lists nobody got
-    through are named in a note at the bottom.
+    through are named in a note at the bottom. With several scenarios, shows ``scenario`` (default:
+    the first); with replicates, the median over replicates of each monthly statistic.
     """
     text = _check_lang(lang)
+    ds = _run(ds, scenario)
     sub, territory_label = _territory(ds, territory)
     colours = state_colours(str(s) for s in ds["state"].values)
     labels = _state_labels(sub, lang)
@@ -517,11 +689,801 @@ def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
 
 
 # --------------------------------------------------------------------------------------------
+# Periods
+# --------------------------------------------------------------------------------------------
+#: Months shown by default in the flow diagram: the last twelve of the run.
+DEFAULT_FLOW_MONTHS = 12
+
+Period = int | str | tuple[Any, Any] | None
+
+
+def parse_period(text: str) -> int | tuple[str, str]:
+    """A period as written on the command line: ``2027-01:2027-12`` (months, inclusive) or ``12``
+    (the last twelve months of the run)."""
+    text = str(text).strip()
+    if re.fullmatch(r"\d+", text):
+        months = int(text)
+        if months < 1:
+            raise ValueError(f"period {text!r}: give at least one month")
+        return months
+    match = re.fullmatch(r"(\d{4}-\d{2})\s*:\s*(\d{4}-\d{2})", text)
+    if not match:
+        raise ValueError(f"period {text!r}: expected FIRST:LAST months as YYYY-MM:YYYY-MM, or a number of last months")
+    return match.group(1), match.group(2)
+
+
+def _period_indices(ds: xr.Dataset, period: Period) -> tuple[int, int]:
+    """Index of the first and of the last month (inclusive) of ``period`` in the dataset."""
+    months = ds["time"].values.astype("datetime64[M]")
+    n = len(months)
+    if n == 0:
+        raise ValueError("the dataset has no month")
+    if period is None:
+        period = DEFAULT_FLOW_MONTHS
+    if isinstance(period, str):
+        period = parse_period(period)
+    if isinstance(period, (int, np.integer)):
+        if period < 1:
+            raise ValueError(f"period: give at least one month, not {period}")
+        return max(0, n - int(period)), n - 1
+    try:
+        start, end = (np.datetime64(str(p)[:7], "M") for p in period)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"period {period!r}: expected two months such as ('2027-01', '2027-12')") from exc
+    if start > end:
+        raise ValueError(f"period {start}:{end}: the first month is after the last")
+    if start < months[0] or end > months[-1]:
+        raise ValueError(f"period {start}:{end} is outside the run ({months[0]} to {months[-1]})")
+    return int(np.searchsorted(months, start)), int(np.searchsorted(months, end))
+
+
+def _short_month(t: np.datetime64, lang: str) -> str:
+    year, month = (int(p) for p in str(np.datetime64(t, "M")).split("-")[:2])
+    return f"{MONTHS_SHORT[lang][month - 1]} {year}"
+
+
+# --------------------------------------------------------------------------------------------
+# Flow diagram
+# --------------------------------------------------------------------------------------------
+def _spread(ys: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Label positions for wanted positions ``ys`` (top to bottom), at least ``gap`` apart.
+
+    Crowded labels are gathered into blocks centred on the mean of their wanted positions (so they
+    move as little as possible, up or down), then the blocks are kept within [low, high] where
+    they fit.
+    """
+    blocks: list[list[float]] = []  # [wanted sum, count, top position]
+    for y in ys:
+        blocks.append([float(y), 1, float(y)])
+        while len(blocks) > 1:
+            upper, lower = blocks[-2], blocks[-1]
+            if upper[2] - (upper[1] - 1) * gap - gap >= lower[2] - 1e-12:
+                break
+            total, count = upper[0] + lower[0], upper[1] + lower[1]
+            blocks[-2:] = [[total, count, total / count + (count - 1) * gap / 2]]
+    out = [top - k * gap for _, count, top in blocks for k in range(count)]
+    if out and out[0] > high:  # push down from the top what overlaps, then up from the bottom
+        out[0] = high
+        for i in range(1, len(out)):
+            out[i] = min(out[i], out[i - 1] - gap)
+    if out and out[-1] < low:
+        out[-1] = low
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = max(out[i], out[i + 1] + gap)
+    return out
+
+
+def _text_height(fig: Figure, ax_height_share: float, fontsize: float) -> float:
+    """Height of a line of text of ``fontsize`` points, in axes units of an axes of the given share of the figure."""
+    return fontsize * 1.25 / 72 / (fig.get_figheight() * ax_height_share)
+
+
+def plot_flows(
+    ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: str | None = None, period: Period = None
+) -> Figure:
+    """Where households come from and go to: households moved between states over a period.
+
+    A two-column flow diagram (Sankey / alluvial style): each state households left is a bar on the
+    left, each state they arrived in (exits included) a bar on the right, and a band joins them,
+    as wide as the number of households that made that move during the period, in the colour of
+    the state of departure. ``period`` is ``(first, last)`` months (``"2027-01"``), a number of last
+    months, or ``"YYYY-MM:YYYY-MM"``; by default the last twelve months of the run. Arrivals into the
+    system (whose first state the dataset does not record) are given in a note.
+    """
+    text = _check_lang(lang)
+    ds = _run(ds, scenario)
+    sub, territory_label = _territory(ds, territory)
+    colours = state_colours(str(s) for s in ds["state"].values)
+    labels = _state_labels(sub, lang)
+    states = [str(s) for s in sub["state"].values]
+    order = {s: i for i, s in enumerate(states)}
+    first, last = _period_indices(sub, period)
+    moved = sub["flow"].isel(time=slice(first, last + 1)).sum("time")
+    pairs: dict[tuple[str, str], float] = {}
+    for key, origin, target in zip(sub["transition"].values, sub["transition_source"].values, sub["transition_target"].values):
+        value = float(moved.sel(transition=key))
+        if value > 0:
+            pair = (str(origin), str(target))
+            pairs[pair] = pairs.get(pair, 0.0) + value
+    left = [s for s in states if any(o == s for o, _ in pairs)]
+    right = [s for s in states if any(t == s for _, t in pairs)]
+    out_total = {s: sum(v for (o, _), v in pairs.items() if o == s) for s in left}
+    in_total = {s: sum(v for (_, t), v in pairs.items() if t == s) for s in right}
+    total = sum(pairs.values())
+    number = _number_formatter(lang)
+
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    months = last - first + 1
+    start_name, end_name = _short_month(sub["time"].values[first], lang), _short_month(sub["time"].values[last], lang)
+    fig.suptitle(text["flows_title"].format(territory=territory_label), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    ax.set_title(
+        text["flows_subtitle"].format(total=number(round(total)), start=start_name, end=end_name, months=months),
+        fontsize=LABEL_SIZE, loc="left", color="0.25",
+    )
+    x_left, x_right, width = 0.26, 0.74, 0.018
+    top, bottom, gap = 0.93, 0.0, 0.012
+    if not pairs:
+        ax.text(0.5, 0.5, text["flows_none"], ha="center", va="center", fontsize=LABEL_SIZE, color="0.3")
+    else:
+        scale = (top - bottom - gap * (max(len(left), len(right)) - 1)) / total
+
+        def place(nodes: list[str], totals: dict[str, float]) -> dict[str, tuple[float, float]]:
+            used = sum(totals[s] * scale for s in nodes) + gap * (len(nodes) - 1)
+            y = top - (top - bottom - used) / 2
+            out = {}
+            for s in nodes:
+                h = totals[s] * scale
+                out[s] = (y, h)
+                y -= h + gap
+            return out
+
+        lpos, rpos = place(left, out_total), place(right, in_total)
+        for side, pos, x0, totals in (("origin", lpos, x_left - width, out_total), ("target", rpos, x_right, in_total)):
+            for s, (y, h) in pos.items():
+                ax.add_patch(Rectangle((x0, y - h), width, max(h, 0.0015), facecolor=colours[s], edgecolor="none", gid=f"flow_{side}:{s}"))
+        # Bands: leave each origin in the order of the targets, reach each target in the order of the origins.
+        out_cursor = {s: lpos[s][0] for s in left}
+        in_top: dict[tuple[str, str], float] = {}
+        for target in right:
+            y = rpos[target][0]
+            for origin in sorted((o for o, t in pairs if t == target), key=order.__getitem__):
+                in_top[(origin, target)] = y
+                y -= pairs[(origin, target)] * scale
+        mid = (x_left + x_right) / 2
+        for (origin, target), value in sorted(pairs.items(), key=lambda kv: (order[kv[0][0]], order[kv[0][1]])):
+            h = value * scale
+            y0 = out_cursor[origin]
+            out_cursor[origin] -= h
+            y1 = in_top[(origin, target)]
+            vertices = [
+                (x_left, y0), (mid, y0), (mid, y1), (x_right, y1),
+                (x_right, y1 - h), (mid, y1 - h), (mid, y0 - h), (x_left, y0 - h), (x_left, y0),
+            ]
+            codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4,
+                     MplPath.LINETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY]
+            ax.add_patch(PathPatch(MplPath(vertices, codes), facecolor=colours[origin], alpha=0.42, edgecolor="none", gid=f"flow:{origin}->{target}"))
+        # Labels beside the bars, spread apart where small bars crowd them; a thin line joins a moved label to its bar.
+        line = _text_height(fig, 0.80, LEGEND_SIZE)
+        for pos, totals, x_bar, x_text, ha, gid in (
+            (lpos, out_total, x_left - width, x_left - width - 0.012, "right", "flow_label_origin"),
+            (rpos, in_total, x_right + width, x_right + width + 0.012, "left", "flow_label_target"),
+        ):
+            nodes = list(pos)
+            centres = [pos[s][0] - pos[s][1] / 2 for s in nodes]
+            ys = _spread(centres, line, bottom + line / 2, top)
+            for s, yc, yl in zip(nodes, centres, ys):
+                ax.text(x_text, yl, f"{labels[s]}  {number(round(totals[s]))}", ha=ha, va="center", fontsize=LEGEND_SIZE, gid=f"{gid}:{s}")
+                if abs(yl - yc) > line / 4:
+                    ax.plot([x_bar, (x_bar + x_text) / 2, x_text], [yc, yl, yl], color="0.55", linewidth=0.7)
+        ax.text(x_left - width / 2, top + 0.035, text["flows_from"], ha="center", va="bottom", fontsize=LABEL_SIZE, fontweight="bold", color="0.2")
+        ax.text(x_right + width / 2, top + 0.035, text["flows_to"], ha="center", va="bottom", fontsize=LABEL_SIZE, fontweight="bold", color="0.2")
+    if "entries" in sub:
+        arrivals = float(sub["entries"].isel(time=slice(first, last + 1)).sum())
+        fig.text(0.005, 0.012, text["flows_entries"].format(n=number(round(arrivals))), ha="left", va="bottom", fontsize=STAMP_SIZE + 1, color="0.2")
+    _stamp(fig, ds, lang)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting-time distribution
+# --------------------------------------------------------------------------------------------
+#: Lower edges (days) of the waiting-time classes of the distribution chart: under a week, a week
+#: to a month, 1-3, 3-6, 6-12 months, 1-2 years, 2 years or more. They fall on edges of
+#: :data:`lda_sim.recorder.WAIT_BIN_EDGES`, so each histogram bin belongs to one class.
+WAIT_CLASSES = (0.0, 7.0, 30.0, 90.0, 180.0, 365.0, 730.0)
+#: Most years shown side by side in the distribution chart (evenly spaced, first and last included).
+MAX_YEARS = 4
+
+
+def wait_classes(hist: xr.DataArray) -> xr.DataArray:
+    """A waiting-time histogram regrouped into the classes of :data:`WAIT_CLASSES` (dimension ``wait_class``)."""
+    lower = hist["wait_bin"].values.astype(float)
+    cls = np.searchsorted(np.asarray(WAIT_CLASSES), lower, side="right") - 1
+    grouped = hist.assign_coords(wait_class=("wait_bin", np.asarray(WAIT_CLASSES)[cls])).groupby("wait_class").sum("wait_bin")
+    return grouped.reindex(wait_class=list(WAIT_CLASSES), fill_value=0)
+
+
+def _years(ds: xr.Dataset, most: int = MAX_YEARS) -> list[tuple[int, np.ndarray]]:
+    """Calendar years of the run (at most ``most``, evenly spaced with the first and last), with their month masks."""
+    years = ds["time"].values.astype("datetime64[Y]").astype(int) + 1970
+    unique = sorted(set(int(y) for y in years))
+    if len(unique) > most:
+        unique = [unique[i] for i in sorted(set(np.round(np.linspace(0, len(unique) - 1, most)).astype(int)))]
+    return [(y, years == y) for y in unique]
+
+
+def _blend(colour: str, white: float) -> tuple[float, float, float]:
+    r, g, b = to_rgb(colour)
+    return (r + (1 - r) * white, g + (1 - g) * white, b + (1 - b) * white)
+
+
+def _percent_formatter(lang: str) -> FuncFormatter:
+    return FuncFormatter(lambda x, _pos=None: f"{x:.0f}\u202f%" if lang == "fr" else f"{x:.0f}%")
+
+
+def plot_wait_distribution(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: str | None = None) -> Figure:
+    """How long households waited before entering each state with a waiting list, year by year.
+
+    One panel per state somebody got through (from ``wait_histogram``), with bars for the share of
+    the households served in the year that waited less than a week, a week to a month, ... two
+    years or more; the years of the run side by side (at most four: the first, the last and evenly
+    spaced ones between), lighter for earlier years. A partial year says how many months it holds.
+    """
+    text = _check_lang(lang)
+    ds = _run(ds, scenario)
+    sub, territory_label = _territory(ds, territory)
+    colours = state_colours(str(s) for s in ds["state"].values)
+    labels = _state_labels(sub, lang)
+    number = _number_formatter(lang)
+    hist = wait_classes(sub["wait_histogram"]).transpose("state", "time", "wait_class")
+    served = hist.sum(("time", "wait_class"))
+    shown = [str(s) for s in sub["state"].values if float(served.sel(state=s)) > 0]
+    years = _years(sub)
+    bins = text["wait_bins"].split("|")
+
+    fig = _new_figure(STAMP_BAND + KEY_BAND if shown else STAMP_BAND)
+    nrows, ncols = _grid(len(shown))
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[max(len(shown), 1):]:
+        ax.remove()
+    if not shown:
+        ax = flat[0]
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, text["wait_dist_none"], transform=ax.transAxes, ha="center", va="center", fontsize=LABEL_SIZE, color="0.3")
+    n_years = len(years)
+    width = 0.8 / max(n_years, 1)
+    x = np.arange(len(WAIT_CLASSES))
+    shades = [0.72 * (1 - j / (n_years - 1)) if n_years > 1 else 0.0 for j in range(n_years)]
+    for i, (ax, state) in enumerate(zip(flat, shown)):
+        _style_axes(ax)
+        colour = colours[state]
+        counts = hist.sel(state=state)
+        for j, (year, mask) in enumerate(years):
+            year_counts = counts.isel(time=np.flatnonzero(mask)).sum("time").values.astype(float)
+            share = 100 * year_counts / year_counts.sum() if year_counts.sum() > 0 else np.zeros_like(year_counts)
+            ax.bar(
+                x - 0.4 + width * (j + 0.5), share, width=width * 0.92, color=_blend(colour, shades[j]),
+                edgecolor=colour, linewidth=0.6, gid=f"wait_dist:{state}:{year}",
+            )
+        ax.set_title(
+            text["wait_dist_panel"].format(state=labels[state], n=number(round(float(served.sel(state=state))))),
+            loc="left", fontsize=PANEL_TITLE_SIZE - (2 if ncols > 2 else 0),
+        )
+        ax.yaxis.set_major_formatter(_percent_formatter(lang))
+        ax.set_ylim(0, None)
+        ax.set_xticks(x, bins, fontsize=TICK_SIZE - (2 if ncols > 2 else 0))
+        ax.tick_params(axis="x", length=0)
+        if i + ncols >= len(shown):
+            ax.xaxis.set_tick_params(labelbottom=True)
+    if shown:
+        months_in = [int(mask.sum()) for _, mask in years]
+        key = [Patch(facecolor=_blend("#444444", shades[j]), edgecolor="#444444", linewidth=0.6) for j in range(n_years)]
+        names = [
+            text["wait_dist_year" if m == 12 else "wait_dist_partial"].format(year=y, months=m) for (y, _), m in zip(years, months_in)
+        ]
+        fig.legend(key, names, loc="lower center", bbox_to_anchor=(0.5, STAMP_BAND), ncols=len(key), fontsize=LEGEND_SIZE, frameon=False, borderaxespad=0.2)
+        fig.supylabel(text["wait_dist_share"], fontsize=LABEL_SIZE)
+    fig.suptitle(text["wait_dist_title"].format(territory=territory_label), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    _stamp(fig, ds, lang)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Indicators, scenarios and replicates
+# --------------------------------------------------------------------------------------------
+#: Colours and line styles of scenarios, in the order of the dataset's ``scenario`` dimension: the
+#: baseline in near-black, then the Okabe-Ito colours (colour-blind-safe), each with its own dash.
+SCENARIO_COLOURS: tuple[str, ...] = ("#222222", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#F0E442")
+SCENARIO_STYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 1)), (0, (3, 1, 3, 3)))
+
+
+def scenario_style(index: int) -> tuple[str, Any]:
+    """Colour and line style of the ``index``-th scenario of a dataset."""
+    return SCENARIO_COLOURS[index % len(SCENARIO_COLOURS)], SCENARIO_STYLES[index % len(SCENARIO_STYLES)]
+
+
+def _ind_street(ds: xr.Dataset) -> xr.DataArray:
+    return persons_in(ds, "street")
+
+
+def _ind_sheltered(ds: xr.Dataset) -> xr.DataArray:
+    return persons_in(ds, "shelter")
+
+
+def _ind_housed(ds: xr.Dataset) -> xr.DataArray:
+    return housed_flow(ds).cumsum("time")
+
+
+def _ind_wait_housing(ds: xr.Dataset) -> xr.DataArray:
+    return pooled_wait_quantile(ds, "housing", q=0.5)
+
+
+def _ind_cost(ds: xr.Dataset) -> xr.DataArray:
+    total = total_cost(ds)
+    if total is None:
+        raise ValueError("the dataset has no 'cost' variable")
+    return total / 1e6
+
+
+#: Indicators the comparison and small-multiple charts can show: label key and function of the
+#: dataset returning a DataArray by territory and time (and scenario, replicate if present).
+INDICATORS: Mapping[str, tuple[str, Any]] = MappingProxyType(
+    {
+        "street": ("ind_street", _ind_street),
+        "sheltered": ("ind_sheltered", _ind_sheltered),
+        "housed": ("ind_housed", _ind_housed),
+        "wait_housing": ("ind_wait_housing", _ind_wait_housing),
+        "cost": ("ind_cost", _ind_cost),
+    }
+)
+#: Indicators of the small multiples, in row order.
+KEY_INDICATORS = ("street", "sheltered", "housed", "wait_housing")
+
+
+def indicator(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """The values of indicator ``name`` (see :data:`INDICATORS`) by territory and month."""
+    if name not in INDICATORS:
+        raise ValueError(f"unknown indicator {name!r} (known: {', '.join(INDICATORS)})")
+    return INDICATORS[name][1](ds)
+
+
+def _draw_scenarios(ax: Axes, da: xr.DataArray, x: np.ndarray, names: Sequence[str], gid: str) -> list[tuple[str, float]]:
+    """One line per scenario (median over replicates) with its 10th-90th percentile band; returns the last values."""
+    ends = []
+    for i, name in enumerate(names):
+        one = da.sel(scenario=name) if "scenario" in da.dims else da
+        median, low, high = (a.transpose("time").values.astype(float) for a in replicate_band(one))
+        colour, style = scenario_style(i)
+        if "replicate" in one.dims:
+            ax.fill_between(x, low, high, color=colour, alpha=0.16, linewidth=0, gid=f"{gid}_band:{name}")
+        ax.plot(x, median, color=colour, linestyle=style, linewidth=2.6 if i == 0 else 2.1, gid=f"{gid}:{name}")
+        finite = np.flatnonzero(np.isfinite(median))
+        ends.append((name, float(median[finite[-1]]) if finite.size else math.nan))
+    return ends
+
+
+def _scenario_key(fig: Figure, da: xr.DataArray, names: Sequence[str], text: Mapping[str, str], y: float = STAMP_BAND) -> None:
+    handles: list[Any] = []
+    for i, _ in enumerate(names):
+        colour, style = scenario_style(i)
+        handles.append(Line2D([], [], color=colour, linestyle=style, linewidth=2.6 if i == 0 else 2.1))
+    key = list(names)
+    if "replicate" in da.dims:
+        handles.append(Patch(facecolor="0.3", alpha=0.2, linewidth=0))
+        key.append(text["band"].format(n=da.sizes["replicate"]))
+    fig.legend(handles, key, loc="lower center", bbox_to_anchor=(0.5, y), ncols=min(len(handles), 5), fontsize=LEGEND_SIZE, frameon=False, borderaxespad=0.2)
+
+
+def _label_ends(ax: Axes, ends: list[tuple[str, float]], lang: str, baseline_delta: bool) -> None:
+    """Write each scenario's last value at the right end of its line, spread apart, with the
+    difference to the baseline (the first scenario) when there are several."""
+    number = _number_formatter(lang)
+    lo, hi = ax.get_ylim()
+    finite = [(i, name, v) for i, (name, v) in enumerate(ends) if math.isfinite(v)]
+    if not finite or hi <= lo:
+        return
+    finite.sort(key=lambda item: -item[2])
+    line = _text_height(ax.get_figure(root=True), max(ax.get_position().height * 0.8, 0.05), TICK_SIZE - 1)
+    ys = _spread([(v - lo) / (hi - lo) for _, _, v in finite], line, 0.0, 1.0)
+    base = ends[0][1]
+    for (i, name, value), y in zip(finite, ys):
+        label = number(round(value)) if abs(value) >= 100 else number(round(value, 1))
+        if baseline_delta and i > 0 and math.isfinite(base):
+            delta = value - base
+            label += f" ({'+' if delta > 0 else ''}{number(round(delta)) if abs(delta) >= 100 else number(round(delta, 1))})"
+        ax.annotate(
+            label, xy=(1.0, y), xycoords="axes fraction", xytext=(6, 0), textcoords="offset points",
+            ha="left", va="center", fontsize=TICK_SIZE - 1, color=scenario_style(i)[0], gid=f"end_value:{name}",
+            annotation_clip=False,
+        )
+
+
+def _month_ends(ds: xr.Dataset) -> np.ndarray:
+    return _month_bounds(ds)[1]
+
+
+def _territory_labels(ds: xr.Dataset) -> dict[str, str]:
+    names = [str(t) for t in ds["territory"].values]
+    if "territory_label" not in ds.coords:
+        return dict(zip(names, names))
+    return {n: str(label) or n for n, label in zip(names, np.ravel(ds["territory_label"].values))}
+
+
+def _check_territories(ds: xr.Dataset, territories: Sequence[str] | None) -> list[str]:
+    names = [str(t) for t in ds["territory"].values]
+    if territories is None:
+        return names
+    unknown = [t for t in territories if str(t) not in names]
+    if unknown:
+        raise KeyError(f"territory {unknown[0]!r} is not in the dataset (territories: {', '.join(names)})")
+    return [str(t) for t in territories]
+
+
+def plot_scenarios(
+    ds: xr.Dataset, indicator_name: str = "street", *, lang: str = "fr", territories: Sequence[str] | None = None
+) -> Figure:
+    """One indicator over time for every scenario of the dataset, one panel per territory.
+
+    One line per scenario (the median over replicates when there are several, with the band from
+    the 10th to the 90th percentile); the value at the horizon is written at the end of each line,
+    with its difference to the baseline (the first scenario).
+    """
+    text = _check_lang(lang)
+    terrs = _check_territories(ds, territories)
+    label_key, _ = INDICATORS[indicator_name] if indicator_name in INDICATORS else (None, None)
+    da = indicator(ds, indicator_name)
+    names = scenario_names(ds)
+    tlabels = _territory_labels(ds)
+    x = _month_ends(ds)
+
+    fig = _new_figure(STAMP_BAND + KEY_BAND)
+    nrows, ncols = _grid(len(terrs))
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[len(terrs):]:
+        ax.remove()
+    for i, (ax, territory) in enumerate(zip(flat, terrs)):
+        _style_axes(ax)
+        ends = _draw_scenarios(ax, da.sel(territory=territory), x, names, gid="scenario")
+        ax.set_title(tlabels[territory], loc="left", fontsize=PANEL_TITLE_SIZE)
+        ax.set_xlim(x[0] if len(x) else None, x[-1] if len(x) else None)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(_number_formatter(lang))
+        _format_time_axis(ax, ds.sizes["time"], lang, max_ticks=max(4, 12 // ncols))
+        if i + ncols >= len(terrs):
+            ax.xaxis.set_tick_params(labelbottom=True)
+        _label_ends(ax, ends, lang, baseline_delta=len(names) > 1)
+    _scenario_key(fig, da, names, text)
+    fig.suptitle(text["compare_title"].format(indicator=text[label_key]), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    _stamp(fig, ds, lang)
+    return fig
+
+
+def plot_indicators(
+    ds: xr.Dataset, *, lang: str = "fr", territories: Sequence[str] | None = None,
+    indicators: Sequence[str] = KEY_INDICATORS, part: tuple[int, int] | None = None,
+) -> Figure:
+    """Key indicators by territory as small multiples: a column per territory, a row per indicator.
+
+    Persons on the street and in shelters (end of month), households housed since the start, and
+    the median wait before housing of the month's entries; one line per scenario, with replicate
+    bands. A single territory gets a 2 x 2 grid. ``part`` ``(k, n)`` numbers the figure when the
+    territories are split over several.
+    """
+    text = _check_lang(lang)
+    terrs = _check_territories(ds, territories)
+    names = scenario_names(ds)
+    tlabels = _territory_labels(ds)
+    values = {name: indicator(ds, name) for name in indicators}
+    x = _month_ends(ds)
+
+    fig = _new_figure(STAMP_BAND + KEY_BAND)
+    subfigs = fig.subfigures(1, len(terrs), squeeze=False, wspace=0.02)[0]
+    for sf, territory in zip(subfigs, terrs):
+        if len(terrs) == 1 and len(indicators) == 4:
+            axes = list(sf.subplots(2, 2, sharex=True).flat)
+            bottom_row = axes[2:]
+        else:
+            axes = list(sf.subplots(len(indicators), 1, sharex=True, squeeze=False).flat)
+            bottom_row = axes[-1:]
+        sf.suptitle(tlabels[territory], fontsize=PANEL_TITLE_SIZE + 1, fontweight="bold", x=0.02, ha="left")
+        for ax, name in zip(axes, indicators):
+            _style_axes(ax)
+            ends = _draw_scenarios(ax, values[name].sel(territory=territory), x, names, gid=f"indicator_{name}")
+            ax.set_title(text[INDICATORS[name][0]], loc="left", fontsize=TICK_SIZE)
+            if len(x):
+                ax.set_xlim(x[0], x[-1])
+            ax.set_ylim(bottom=0)
+            ax.yaxis.set_major_formatter(_number_formatter(lang))
+            ax.tick_params(labelsize=TICK_SIZE - 2)
+            _format_time_axis(ax, ds.sizes["time"], lang, max_ticks=4 if len(terrs) > 1 else 6)
+            if ax in bottom_row:
+                ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_gid(f"indicator:{territory}:{name}")
+            _label_ends(ax, ends, lang, baseline_delta=False)
+    first = next(iter(values.values()))
+    _scenario_key(fig, first, names, text)
+    title = text["indicators_title"] if not part or part[1] == 1 else text["indicators_title_part"].format(part=part[0], parts=part[1])
+    fig.suptitle(title, fontsize=TITLE_SIZE, x=0.01, ha="left")
+    _stamp(fig, ds, lang)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Capacity pipeline
+# --------------------------------------------------------------------------------------------
+def _capacity_table(
+    ax: Axes, sub: xr.Dataset, states: list[str], start: dict[str, float], end: dict[str, float], first_month: str,
+    last_month: str, colours: dict[str, str], labels: dict[str, str], lang: str, compact: bool,
+) -> None:
+    """Capacities at the start and at the end, and their change, as a table drawn in ``ax``
+    (capacities of different states differ by orders of magnitude: numbers read better than bars)."""
+    text = LABELS[lang]
+    number = _number_formatter(lang)
+    kinds = dict(zip((str(s) for s in sub["state"].values), (str(k) for k in sub["state_kind"].values))) if "state_kind" in sub.coords else {}
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    cols = (0.59, 0.75, 1.0) if compact else (0.55, 0.70, 0.86)
+    row = min(0.085, 0.95 / (len(states) + 1))
+    size = TICK_SIZE - (1 if compact else 0)
+    y = 0.97
+    for x, header in zip(cols, (first_month.replace(" ", "\n"), last_month.replace(" ", "\n"), text["capacity_col_change"])):
+        ax.text(x, y, header, ha="right", va="center", fontsize=size, fontweight="bold", color="0.25", linespacing=1.1)
+    ax.text(0.045, y, text["state"], ha="left", va="center", fontsize=size, fontweight="bold", color="0.25")
+    ax.plot([0, cols[-1]], [y - row * 0.6] * 2, color="0.6", linewidth=0.8)
+    y -= row * 0.1
+    for s in states:
+        y -= row
+        ax.add_patch(Rectangle((0.0, y - row * 0.25), 0.028, row * 0.5, facecolor=colours[s], edgecolor="none", gid=f"capacity_row:{s}"))
+        unit = text["unit_places"] if kinds.get(s) == "shelter" else text["unit_units"]
+        ax.text(0.045, y, labels[s], ha="left", va="center", fontsize=size)
+        delta = end[s] - start[s]
+        change = "=" if delta == 0 else f"{'+' if delta > 0 else ''}{number(round(delta))}"
+        if delta and start[s]:
+            share = 100 * delta / start[s]
+            pct = f"{'+' if delta > 0 else ''}{number(round(share) if abs(share) >= 10 else round(share, 1))}"
+            change += f" ({pct}\u202f%)" if lang == "fr" else f" ({pct}%)"
+        for x, value in zip(cols, (number(round(start[s])), number(round(end[s])), change)):
+            ax.text(x, y, value, ha="right", va="center", fontsize=size, fontweight="bold" if x == cols[-1] and delta else "normal")
+        ax.text(cols[1] + 0.005, y, unit, ha="left", va="center", fontsize=size - 3, color="0.4") if not compact else None
+    ax.plot([0, cols[-1]], [y - row * 0.5] * 2, color="0.6", linewidth=0.8)
+
+
+def plot_capacity(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: str | None = None) -> Figure:
+    """Capacity of each state with a limited capacity: its changes over time and its levels.
+
+    Left, the change of capacity since the end of the first month, per state (a step per month:
+    deliveries of new housing, IML units captured or lost, shelter places transformed show as
+    steps up or down); states whose capacity never changes are listed under it. Right, each
+    state's capacity at the end of the first and of the last month. Places for shelters, units for
+    housing (``capacity``).
+    """
+    text = _check_lang(lang)
+    ds = _run(ds, scenario)
+    sub, territory_label = _territory(ds, territory)
+    colours = state_colours(str(s) for s in ds["state"].values)
+    labels = _state_labels(sub, lang)
+    number = _number_formatter(lang)
+    cap = sub["capacity"].transpose("state", "time")
+    states = [str(s) for s in sub["state"].values if bool(cap.sel(state=s).notnull().any())]
+    x = _month_ends(sub)
+    if not states or not len(x):
+        fig = _new_figure()
+        fig.suptitle(text["capacity_title"].format(territory=territory_label), fontsize=TITLE_SIZE, x=0.01, ha="left")
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, text["capacity_none"], ha="center", va="center", fontsize=LABEL_SIZE, color="0.3")
+        _stamp(fig, ds, lang)
+        return fig
+    values = {s: cap.sel(state=s).values.astype(float) for s in states}
+    start = {s: float(v[np.isfinite(v)][0]) for s, v in values.items()}
+    end = {s: float(v[np.isfinite(v)][-1]) for s, v in values.items()}
+    changed = [s for s in states if np.nanmax(np.abs(values[s] - start[s])) > 0]
+    first_month, last_month = _short_month(sub["time"].values[0], lang), _short_month(sub["time"].values[-1], lang)
+
+    fig = _new_figure()
+    fig.suptitle(text["capacity_title"].format(territory=territory_label), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    if changed:
+        change_ax, level_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+        _style_axes(change_ax)
+        change_ax.axhline(0, color="0.4", linewidth=1)
+        for s in changed:
+            delta = end[s] - start[s]
+            change_ax.plot(
+                x, values[s] - start[s], drawstyle="steps-post", color=colours[s], linewidth=2.4, gid=f"capacity_change:{s}",
+                label=f"{labels[s]} ({'+' if delta > 0 else ''}{number(round(delta))})",
+            )
+        change_ax.set_xlim(x[0], x[-1])
+        _format_time_axis(change_ax, sub.sizes["time"], lang, max_ticks=8)
+        change_ax.yaxis.set_major_formatter(_number_formatter(lang))
+        change_ax.set_title(text["capacity_change"].format(start=first_month), loc="left", fontsize=PANEL_TITLE_SIZE)
+        change_ax.set_ylabel(text["capacity_unit"], fontsize=LABEL_SIZE)
+        change_ax.legend(loc="best", fontsize=LEGEND_SIZE - 1, frameon=False)
+    else:
+        level_ax = fig.add_subplot()
+    level_title = text["capacity_levels"].format(start=first_month, end=last_month)
+    if not changed:
+        level_title += " · " + text["capacity_nochange"]
+    _capacity_table(level_ax, sub, states, start, end, first_month, last_month, colours, labels, lang, compact=bool(changed))
+    level_ax.set_title(level_title, loc="left", fontsize=PANEL_TITLE_SIZE)
+    _stamp(fig, ds, lang)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Cost
+# --------------------------------------------------------------------------------------------
+SUPPORT_COLOUR = "#DDDDDD"
+
+
+def has_cost(ds: xr.Dataset) -> bool:
+    """Whether the dataset has costs to show: a ``cost`` variable that is not all zero or missing."""
+    if "cost" not in ds:
+        return False
+    total = total_cost(ds)
+    return bool(total is not None and (np.abs(total.fillna(0)) > 0).any())
+
+
+def _money(value: float, lang: str) -> str:
+    """Millions of euros: whole from 100, else one decimal; thousands separated as in ``lang``."""
+    number = _number_formatter(lang)
+    return number(round(value)) if abs(value) >= 100 else number(round(value, 1))
+
+
+def plot_cost(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
+    """Cost by state and scenario in one territory (needs the ``cost`` variable).
+
+    Left, the total cost over the run for each scenario, stacked by state (state colours), with
+    the support cost (``support_cost``) on top when the dataset has it, averaged over replicates.
+    Right, the monthly cost of each scenario over time, with replicate bands. Raises ``ValueError``
+    when the dataset has no ``cost``.
+    """
+    text = _check_lang(lang)
+    if not has_cost(ds):
+        raise ValueError(LABELS["en"]["cost_missing"])
+    terrs = _check_territories(ds, [territory])
+    sub = ds.sel(territory=terrs[0])
+    territory_label = _territory_labels(ds)[terrs[0]]
+    colours = state_colours(str(s) for s in ds["state"].values)
+    labels = _state_labels(sub, lang)
+    names = scenario_names(ds)
+    x = _month_ends(sub)
+
+    fig = _new_figure(STAMP_BAND + KEY_BAND)
+    total_ax, month_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 3]})
+    _style_axes(total_ax)
+    by_state = {}
+    support = {}
+    for name in names:
+        run = collapse_replicates(select_scenario(sub, name))
+        by_state[name] = (run["cost"].sum("time") / 1e6).to_series()
+        support[name] = float(run["support_cost"].sum("time")) / 1e6 if "support_cost" in run else 0.0
+    states = [str(s) for s in sub["state"].values if any(abs(by_state[n].get(str(s), 0.0)) > 0 for n in names)]
+    totals: list[float] = []
+    for i, name in enumerate(names):
+        bottom = 0.0
+        for s in states:
+            v = float(by_state[name].get(s, 0.0))
+            total_ax.bar(i, v, bottom=bottom, color=colours[s], width=0.6, edgecolor="white", linewidth=0.5, gid=f"cost:{name}:{s}")
+            bottom += v
+        if support[name]:
+            total_ax.bar(i, support[name], bottom=bottom, color=SUPPORT_COLOUR, hatch="//", edgecolor="0.45", linewidth=0.5, width=0.6, gid=f"cost:{name}:support")
+            bottom += support[name]
+        totals.append(bottom)
+        label = _money(bottom, lang)
+        if i > 0:
+            delta = bottom - totals[0]
+            label += f"\n({'+' if delta > 0 else ''}{_money(delta, lang)})"
+        total_ax.annotate(label, xy=(i, bottom), xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=TICK_SIZE, fontweight="bold", gid=f"cost_total:{name}")
+    total_ax.set_xticks(range(len(names)), names, fontsize=TICK_SIZE)
+    total_ax.set_xlim(-0.6, len(names) - 0.4)
+    total_ax.set_ylim(0, max(max(totals, default=0.0), 1e-9) * (1.22 if len(names) > 1 else 1.12))
+    total_ax.yaxis.set_major_formatter(_number_formatter(lang))
+    total_ax.set_title(text["cost_total"], loc="left", fontsize=PANEL_TITLE_SIZE)
+    handles = [Patch(facecolor=colours[s]) for s in reversed(states)]
+    key = [labels[s] for s in reversed(states)]
+    if any(support.values()):
+        handles.insert(0, Patch(facecolor=SUPPORT_COLOUR, hatch="//", edgecolor="0.45"))
+        key.insert(0, text["cost_support"])
+    total_ax.legend(handles, key, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=LEGEND_SIZE - 2, frameon=False)
+
+    _style_axes(month_ax)
+    monthly = total_cost(sub) / 1e6
+    _draw_scenarios(month_ax, monthly, x, names, gid="cost_monthly")
+    if len(x):
+        month_ax.set_xlim(x[0], x[-1])
+    month_ax.set_ylim(bottom=0)
+    month_ax.yaxis.set_major_formatter(_number_formatter(lang))
+    _format_time_axis(month_ax, sub.sizes["time"], lang, max_ticks=8)
+    month_ax.set_title(text["cost_monthly"], loc="left", fontsize=PANEL_TITLE_SIZE)
+    _scenario_key(fig, monthly, names, text)
+    fig.suptitle(text["cost_title"].format(territory=territory_label), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    _stamp(fig, ds, lang)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# The chart set
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the set: its file stem, its kind, what it shows, and how to draw it."""
+
+    name: str
+    kind: str
+    draw: Callable[[], Figure]
+    territory: str | None = None
+    scenario: str | None = None
+
+
+#: Kinds of charts drawn for each territory (and scenario), in order.
+PER_RUN_CHARTS = ("occupancy", "flows", "waits", "wait_distribution", "capacity")
+#: Indicators of the scenario comparison charts.
+COMPARED_INDICATORS = ("street",)
+#: Territories per figure of the small multiples and of the scenario comparison.
+TERRITORIES_PER_INDICATORS_FIGURE = 3
+TERRITORIES_PER_COMPARISON_FIGURE = 6
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> list[Chart]:
+    """Every chart of a results dataset, in the order of a report.
+
+    The comparison of scenarios (persons on the street, per territory), the key indicators as
+    small multiples and, when the dataset has ``cost``, the cost of each territory; then, for each
+    scenario and territory, occupancy, flows over ``period``, waiting times, their distribution
+    and the capacity pipeline. Files are named ``<kind>_<territory>`` (with the scenario,
+    ``<kind>_<scenario>_<territory>``, when the dataset has a ``scenario`` dimension).
+    """
+    _check_lang(lang)
+    if period is not None:
+        _period_indices(ds, period)  # fail early on a bad period
+    territories = [str(t) for t in ds["territory"].values]
+    charts: list[Chart] = []
+    for name in COMPARED_INDICATORS:
+        groups = _chunks(territories, TERRITORIES_PER_COMPARISON_FIGURE)
+        for k, group in enumerate(groups, 1):
+            stem = f"compare_{name}" + (f"_{k}" if len(groups) > 1 else "")
+            charts.append(Chart(stem, "compare", partial(plot_scenarios, ds, name, lang=lang, territories=group)))
+    groups = _chunks(territories, TERRITORIES_PER_INDICATORS_FIGURE)
+    for k, group in enumerate(groups, 1):
+        stem = "indicators" + (f"_{k}" if len(groups) > 1 else "")
+        charts.append(Chart(stem, "indicators", partial(plot_indicators, ds, lang=lang, territories=group, part=(k, len(groups)))))
+    if has_cost(ds):
+        for territory in territories:
+            charts.append(Chart(f"cost_{_safe_name(territory)}", "cost", partial(plot_cost, ds, territory, lang=lang), territory))
+    plots: dict[str, Callable[..., Figure]] = {
+        "occupancy": plot_occupancy, "flows": partial(plot_flows, period=period), "waits": plot_waits,
+        "wait_distribution": plot_wait_distribution, "capacity": plot_capacity,
+    }
+    with_scenario = "scenario" in ds.dims
+    for scenario in scenario_names(ds):
+        for territory in territories:
+            for kind in PER_RUN_CHARTS:
+                stem = f"{kind}_{_safe_name(scenario) + '_' if with_scenario else ''}{_safe_name(territory)}"
+                draw = partial(plots[kind], ds, territory, lang=lang, scenario=scenario)
+                charts.append(Chart(stem, kind, draw, territory, scenario))
+    return charts
+
+
+def chart_notes(ds: xr.Dataset, *, lang: str = "fr") -> list[str]:
+    """Why some charts of the set are not drawn for this dataset (e.g. no cost)."""
+    text = _check_lang(lang)
+    return [] if has_cost(ds) else [text["cost_missing"]]
+
+
+# --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------
-CHARTS = (("occupancy", plot_occupancy), ("waits", plot_waits))
-
-
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "territory"
 
@@ -536,15 +1498,7 @@ def _save(fig: Figure, path: Path, fmt: str) -> Path:
     return write_atomic(path, writer)
 
 
-def write_charts(
-    ds: xr.Dataset, out_dir: str | Path, *, lang: str = "fr", formats: Sequence[str] = ("png", "svg")
-) -> list[Path]:
-    """Write the occupancy and waits charts of every territory to ``out_dir``.
-
-    Files are named ``occupancy_<territory>.<format>`` and ``waits_<territory>.<format>``; each is
-    written atomically (never seen half-written). Returns the paths written.
-    """
-    _check_lang(lang)
+def _check_formats(formats: Sequence[str] | str) -> list[str]:
     if isinstance(formats, str):
         formats = (formats,)
     fmts = [f.lower().lstrip(".") for f in formats]
@@ -552,15 +1506,29 @@ def write_charts(
     unknown = [f for f in fmts if f not in supported]
     if unknown:
         raise ValueError(f"unsupported chart format(s) {', '.join(unknown)} (supported: {', '.join(sorted(supported))})")
+    return fmts
+
+
+def write_charts(
+    ds: xr.Dataset, out_dir: str | Path, *, lang: str = "fr", formats: Sequence[str] = ("png", "svg"), period: Period = None
+) -> list[Path]:
+    """Write the whole chart set of :func:`chart_set` to ``out_dir``, in each of ``formats``.
+
+    Each file is written atomically (never seen half-written). Charts the dataset cannot support
+    (the cost chart without ``cost``) are left out; :func:`chart_notes` says which. Returns the
+    paths written.
+    """
+    _check_lang(lang)
+    fmts = _check_formats(formats)
+    charts = chart_set(ds, lang=lang, period=period)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for territory in (str(t) for t in ds["territory"].values):
-        for kind, plot in CHARTS:
-            fig = plot(ds, territory, lang=lang)
-            try:
-                for fmt in fmts:
-                    paths.append(_save(fig, out_dir / f"{kind}_{_safe_name(territory)}.{fmt}", fmt))
-            finally:
-                fig.clear()
+    for chart in charts:
+        fig = chart.draw()
+        try:
+            for fmt in fmts:
+                paths.append(_save(fig, out_dir / f"{chart.name}.{fmt}", fmt))
+        finally:
+            fig.clear()
     return paths

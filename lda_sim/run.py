@@ -12,6 +12,7 @@ import xarray as xr
 from .config import Scenario, load_scenario
 from .households import Household
 from .model import HousingModel
+from .report import combine_inputs
 
 
 def run_scenario(
@@ -63,6 +64,7 @@ def combine_scenarios(datasets: list[xr.Dataset]) -> xr.Dataset:
     stacked.attrs["scenario"] = ", ".join(names)
     stacked.attrs["seed"] = first.attrs["seed"]
     stacked.attrs["baseline"] = names[0]
+    stacked.attrs.update(combine_inputs(datasets))  # every scenario's inputs, not only the baseline's
     return stacked
 
 

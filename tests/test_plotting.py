@@ -1,4 +1,8 @@
-"""Charts: what they show (series, values, labels, colours, stamp) and how they are written."""
+"""Charts: what they show (series, values, labels, colours, stamp) and how they are written.
+
+One small run (built once for the module) and a synthetic dataset made from it with two scenarios
+and two replicates, the way the run command stacks them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from matplotlib.colors import to_hex
@@ -20,7 +25,15 @@ from lda_sim.plotting import (
     FALLBACK_COLOURS,
     LABELS,
     STATE_COLOURS,
+    chart_notes,
+    chart_set,
+    plot_capacity,
+    plot_cost,
+    plot_flows,
+    plot_indicators,
     plot_occupancy,
+    plot_scenarios,
+    plot_wait_distribution,
     plot_waits,
     state_colour,
     state_colours,
@@ -241,30 +254,51 @@ def test_unknown_language_or_territory_is_an_error(ds: xr.Dataset) -> None:
         plot_waits(ds, "nowhere")
     with pytest.raises(ValueError, match="format"):
         write_charts(ds, "unused", formats=("docx",))
-    with pytest.raises(ValueError, match="replicate"):
-        plot_occupancy(ds.expand_dims(replicate=2), "town")
+    with pytest.raises(KeyError, match="nowhere"):
+        plot_occupancy(ds, "town", scenario="nowhere")
+    with pytest.raises(ValueError, match="indicator"):
+        plot_scenarios(ds, "happiness")
+    with pytest.raises(ValueError, match="period"):
+        plot_flows(ds, "town", period=("2030-01", "2030-12"))
+    with pytest.raises(ValueError, match="period"):
+        plot_flows(ds, "town", period="last year")
 
 
 # --- writing -------------------------------------------------------------------------------------------
-def test_write_charts_writes_every_chart_atomically(ds: xr.Dataset, tmp_path: Path) -> None:
+#: Charts of a one-scenario dataset without costs (the small run), in the order of the set.
+SMALL_SET = ["compare_street", "indicators"] + [f"{kind}_town" for kind in plotting.PER_RUN_CHARTS]
+
+
+@pytest.fixture(scope="module")
+def written(ds: xr.Dataset, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], list[int]]:
+    """The whole chart set of the small run, written once in PNG and SVG."""
     import matplotlib.pyplot as plt
 
-    open_before = plt.get_fignums()
-    paths = write_charts(ds, tmp_path / "charts")
-    names = {p.name for p in paths}
-    assert names == {f"{kind}_town.{fmt}" for kind in ("occupancy", "waits") for fmt in ("png", "svg")}
-    assert sorted(os.listdir(tmp_path / "charts")) == sorted(names)  # nothing else, no hidden .tmp
+    out = tmp_path_factory.mktemp("charts")
+    before = plt.get_fignums()
+    paths = write_charts(ds, out)
+    return out, paths, [len(before), len(plt.get_fignums())]
+
+
+def test_write_charts_writes_the_whole_set_atomically(written: tuple[Path, list[Path], list[int]]) -> None:
+    out, paths, figures = written
+    assert [p.name for p in paths] == [f"{name}.{fmt}" for name in SMALL_SET for fmt in ("png", "svg")]
+    assert sorted(os.listdir(out)) == sorted(p.name for p in paths)  # nothing else, no hidden .tmp
+    assert figures[0] == figures[1]  # no pyplot figure left open
+
+
+def test_every_chart_is_a_full_hd_slide_in_png_and_svg(written: tuple[Path, list[Path], list[int]]) -> None:
+    _, paths, _ = written
     for p in paths:
-        assert p.exists() and p.stat().st_size > 10_000
+        assert p.stat().st_size > 10_000
         if p.suffix == ".png":
             image = mpimg.imread(p)
-            assert image.shape[:2] == (1080, 1920)  # 16:9 slide, full HD
-            assert image[..., :3].std() > 0.05  # not blank
+            assert image.shape[:2] == (1080, 1920), p.name  # 16:9 slide, full HD
+            assert image[..., :3].std() > 0.05, p.name  # not blank
         else:
             root = ET.parse(p).getroot()
             assert root.tag.endswith("svg")
-            assert root.get("width") == "960pt" and root.get("height") == "540pt"
-    assert plt.get_fignums() == open_before  # no pyplot figure left open
+            assert root.get("width") == "960pt" and root.get("height") == "540pt", p.name
 
 
 def test_write_charts_leaves_nothing_behind_when_saving_fails(ds: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -278,7 +312,275 @@ def test_write_charts_leaves_nothing_behind_when_saving_fails(ds: xr.Dataset, tm
     assert os.listdir(tmp_path) == []
 
 
-def test_write_charts_in_english_png_only(ds: xr.Dataset, tmp_path: Path) -> None:
-    paths = write_charts(ds, tmp_path, lang="en", formats=(".PNG",))
-    assert [p.name for p in paths] == ["occupancy_town.png", "waits_town.png"]
-    assert sorted(os.listdir(tmp_path)) == ["occupancy_town.png", "waits_town.png"]
+def test_chart_set_names_and_notes(ds: xr.Dataset, multi: xr.Dataset) -> None:
+    assert [c.name for c in chart_set(ds)] == SMALL_SET
+    assert chart_notes(ds) == [LABELS["fr"]["cost_missing"]]  # the small run has no cost
+    names = [c.name for c in chart_set(multi)]
+    per_run = [f"{kind}_{s}_town" for s in ("baseline", "plan") for kind in plotting.PER_RUN_CHARTS]
+    assert names == ["compare_street", "indicators", "cost_town", *per_run]
+    assert chart_notes(multi) == []
+    for chart in chart_set(multi, lang="en"):
+        fig = chart.draw()
+        assert tuple(fig.get_size_inches() * fig.dpi) == pytest.approx((1920, 1080)), chart.name
+        assert "Scenario" in stamp_text(fig) and "2 replicates" in stamp_text(fig), chart.name
+
+
+# --- scenarios and replicates (synthetic: the small run twice as replicates, and a "plan") -------------
+SEEDS = (7, 8)
+DAILY_COST = {"street": 5.0, "shelter": 30.0, "housing": 15.0, "social": 3.0, "exit": 0.0}
+
+
+@pytest.fixture(scope="module")
+def multi(ds: xr.Dataset) -> xr.Dataset:
+    """Two scenarios x two replicates: the plan halves the street, adds 10 housing units from
+    month 7 and 5 more from month 13, and removes 20 shelter places from month 13; costs added."""
+    runs = [ds, run_scenario(SMALL, years=2, seed=SEEDS[1])]
+    reps = xr.concat(runs, dim=pd.Index(list(SEEDS), name="replicate"), combine_attrs="override")
+    plan = reps.copy(deep=True)
+    month = xr.DataArray(np.arange(reps.sizes["time"]), dims="time", coords={"time": reps.time})
+    plan["capacity"].loc[{"state": "housing"}] = plan.capacity.sel(state="housing") + 10 * (month >= 6) + 5 * (month >= 12)
+    plan["capacity"].loc[{"state": "shelter"}] = plan.capacity.sel(state="shelter") - 20 * (month >= 12)
+    plan["occupancy_persons"].loc[{"state": "street"}] = plan.occupancy_persons.sel(state="street") // 2
+    both = xr.concat([reps, plan], dim=pd.Index(["baseline", "plan"], name="scenario"), combine_attrs="override")
+    daily = xr.DataArray([DAILY_COST[str(s)] for s in both.state.values], dims="state", coords={"state": both.state})
+    both["cost"] = (both.occupancy_persons * daily * 30.0).astype(float).assign_attrs(units="EUR", long_name="Cost of the month by state")
+    both["support_cost"] = (both.occupancy.sel(state="housing") * 100.0).astype(float).assign_attrs(units="EUR")
+    return both
+
+
+def lines_by_gid(fig: Figure, prefix: str) -> dict[str, object]:
+    return {
+        line.get_gid().split(":", 1)[1]: line
+        for ax in fig.axes for line in ax.lines if (line.get_gid() or "").startswith(prefix + ":")
+    }
+
+
+def bands_by_gid(fig: Figure, prefix: str) -> dict[str, object]:
+    return {
+        c.get_gid().split(":", 1)[1]: c
+        for ax in fig.axes for c in ax.collections if (c.get_gid() or "").startswith(prefix + ":")
+    }
+
+
+def test_scenario_comparison_has_one_line_per_scenario_and_bands_over_replicates(multi: xr.Dataset) -> None:
+    fig = plot_scenarios(multi, "street")
+    lines = lines_by_gid(fig, "scenario")
+    assert list(lines) == ["baseline", "plan"]
+    assert list(bands_by_gid(fig, "scenario_band")) == ["baseline", "plan"]
+    street = multi.occupancy_persons.sel(territory="town", state="street")
+    for name, line in lines.items():
+        np.testing.assert_allclose(line.get_ydata(), street.sel(scenario=name).median("replicate").values)
+    # the band runs from the 10th to the 90th percentile over replicates
+    band = bands_by_gid(fig, "scenario_band")["baseline"].get_paths()[0].vertices[:, 1]
+    low = street.sel(scenario="baseline").quantile(0.1, "replicate").values
+    high = street.sel(scenario="baseline").quantile(0.9, "replicate").values
+    assert band.min() == pytest.approx(low.min()) and band.max() == pytest.approx(high.max())
+    assert fig.get_suptitle() == "Personnes à la rue — comparaison des scénarios"
+    key = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert key == ["baseline", "plan", "10e–90e centile sur 2 répliques"]
+    ends = {t.get_gid().split(":", 1)[1]: t.get_text() for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("end_value:")}
+    last = street.isel(time=-1).median("replicate")
+    delta = float(last.sel(scenario="plan") - last.sel(scenario="baseline"))
+    assert ends["plan"].endswith(f"({round(delta)})".replace("-", "\u2212"))
+    assert stamp_text(fig).startswith("Scénarios « baseline », « plan » · 2 répliques · horizon décembre 2026")
+
+
+def test_scenario_comparison_of_one_run_in_english(ds: xr.Dataset) -> None:
+    fig = plot_scenarios(ds, "sheltered", lang="en")
+    assert list(lines_by_gid(fig, "scenario")) == ["small"]
+    assert not bands_by_gid(fig, "scenario_band")  # no replicates, no band
+    assert fig.get_suptitle() == "Persons in shelters — scenarios compared"
+    assert [t.get_text() for legend in fig.legends for t in legend.get_texts()] == ["small"]
+    assert "seed 7" in stamp_text(fig)
+
+
+def test_indicators_are_small_multiples_per_territory(multi: xr.Dataset) -> None:
+    two = xr.concat([multi, multi.assign_coords(territory=["village"], territory_label=("territory", ["Village"]))], dim="territory")
+    fig = plot_indicators(two)
+    panels = [ax for ax in fig.axes if (ax.get_gid() or "").startswith("indicator:")]
+    assert [ax.get_gid() for ax in panels] == [f"indicator:{t}:{i}" for t in ("town", "village") for i in plotting.KEY_INDICATORS]
+    for ax in panels:
+        assert [line.get_gid().rsplit(":", 1)[1] for line in ax.lines] == ["baseline", "plan"]
+    assert [sf.get_suptitle() for sf in fig.subfigs] == ["Town", "Village"]
+    assert [ax.get_title(loc="left") for ax in panels[:4]] == [LABELS["fr"][f"ind_{i}"] for i in plotting.KEY_INDICATORS]
+    en = plot_indicators(multi, lang="en")
+    assert en.get_suptitle() == "Key indicators by territory"
+    assert len([ax for ax in en.axes if (ax.get_gid() or "").startswith("indicator:")]) == 4  # one territory: 2 x 2
+
+
+def test_housed_indicator_is_cumulative_and_wait_indicator_is_a_median(ds: xr.Dataset) -> None:
+    housed = plotting.indicator(ds, "housed").sel(territory="town")
+    assert float(housed.isel(time=-1)) == pytest.approx(float(plotting.housed_flow(ds).sel(territory="town").sum()))
+    wait = plotting.indicator(ds, "wait_housing").sel(territory="town").values
+    assert np.nanmax(wait) > 0 and np.all(np.isnan(wait) | (wait >= 0))
+
+
+def test_flow_diagram_bands_are_the_moves_of_the_period(ds: xr.Dataset) -> None:
+    fig = plot_flows(ds, "town")
+    (ax,) = fig.axes
+    bands = {p.get_gid().split(":", 1)[1]: p for p in ax.patches if (p.get_gid() or "").startswith("flow:")}
+    town = ds.sel(territory="town")
+    moved = town.flow.isel(time=slice(-12, None)).sum("time")
+    expected = {f"{o}->{t}": float(v) for o, t, v in zip(town.transition_source.values, town.transition_target.values, moved.values) if v > 0}
+    assert sorted(bands) == sorted(expected)
+    # band widths are proportional to the households moved
+    widths = {k: (lambda v: v[0, 1] - v[7, 1])(p.get_path().vertices) for k, p in bands.items()}
+    scale = widths["street->shelter"] / expected["street->shelter"]
+    for key, households in expected.items():
+        assert widths[key] == pytest.approx(households * scale)
+    # a band has the colour of the state households left, as in the other charts
+    for key, patch in bands.items():
+        assert to_hex(patch.get_facecolor(), keep_alpha=False) == state_colour(key.split("->")[0], ds.state.values).lower()
+    total = round(sum(expected.values()))
+    assert ax.get_title(loc="left") == f"{total} ménages ont changé de situation de janv. 2026 à déc. 2026 (12 mois)".replace(
+        str(total), f"{total:,}".replace(",", "\u202f"))
+    assert fig.get_suptitle() == "Mouvements entre situations — Town"
+    assert {t.get_text() for t in ax.texts} >= {"Situation de départ", "Situation d'arrivée"}
+    origins = {t.get_gid().split(":", 1)[1] for t in ax.texts if (t.get_gid() or "").startswith("flow_label_origin:")}
+    assert origins == {k.split("->")[0] for k in expected}
+
+
+def test_flow_diagram_over_a_chosen_period_in_english(labelled: xr.Dataset) -> None:
+    fig = plot_flows(labelled, "town", lang="en", period="2025-03:2025-05")
+    (ax,) = fig.axes
+    moved = float(labelled.flow.sel(territory="town").isel(time=slice(2, 5)).sum())
+    assert ax.get_title(loc="left").startswith(f"{round(moved):,} households changed situation from Mar 2025 to May 2025 (3 months)")
+    assert {t.get_text() for t in ax.texts} >= {"From", "To"}
+    labels = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("flow_label_target:")]
+    assert any(label.startswith("Shelter  ") for label in labels)
+    assert plot_flows(labelled, "town", period=3).axes[0].get_title(loc="left").endswith("(3 mois)")
+
+
+def test_wait_distribution_has_a_panel_per_waiting_list_and_a_bar_per_year_and_class(ds: xr.Dataset, labelled: xr.Dataset) -> None:
+    fig = plot_wait_distribution(ds, "town")
+    bars = [p for ax in fig.axes for p in ax.patches if (p.get_gid() or "").startswith("wait_dist:")]
+    town = ds.sel(territory="town")
+    served = [str(s) for s in town.state.values if town.wait_histogram.sel(state=s).sum() > 0]
+    assert served == ["shelter", "housing", "social"]
+    assert len([ax for ax in fig.axes if ax.patches]) == len(served)
+    years = (2025, 2026)
+    assert len(bars) == len(served) * len(years) * len(plotting.WAIT_CLASSES)
+    for state in served:
+        for year in years:
+            heights = [p.get_height() for p in bars if p.get_gid() == f"wait_dist:{state}:{year}"]
+            assert sum(heights) == pytest.approx(100.0)  # shares of the year's entries
+    # the last year is drawn in the state's own colour, the same as in the occupancy chart
+    areas = occupancy_areas(plot_occupancy(ds, "town"))
+    for state in served:
+        (last,) = {to_hex(p.get_facecolor(), keep_alpha=False) for p in bars if p.get_gid() == f"wait_dist:{state}:2026"}
+        assert last == to_hex(areas[state].get_facecolor()[0], keep_alpha=False)
+    key = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert key == ["2025", "2026"]
+    assert fig.get_suptitle() == "Répartition des délais d'attente avant entrée, par année — Town"
+    en = plot_wait_distribution(labelled, "town", lang="en")
+    assert en.get_suptitle() == "Distribution of waiting times before entry, by year — Town"
+    assert [ax.get_title(loc="left").split(" · ")[0] for ax in en.axes if ax.patches] == LABELS_EN[1:4]
+    assert en.axes[0].get_xticklabels()[0].get_text() == "< 7\ndays"
+
+
+def test_wait_classes_keep_every_household(ds: xr.Dataset) -> None:
+    hist = ds.wait_histogram
+    classes = plotting.wait_classes(hist)
+    assert list(classes.wait_class.values) == list(plotting.WAIT_CLASSES)
+    np.testing.assert_array_equal(classes.sum("wait_class").values, hist.sum("wait_bin").values)
+
+
+def test_histogram_quantile_interpolates_inside_bins() -> None:
+    from lda_sim.analysis import histogram_quantile
+
+    hist = xr.DataArray([0, 10, 10, 0], dims="wait_bin", coords={"wait_bin": [0.0, 10.0, 20.0, 40.0], "wait_bin_upper": ("wait_bin", [10.0, 20.0, 40.0, np.inf])})
+    assert float(histogram_quantile(hist, 0.5)) == pytest.approx(20.0)
+    assert float(histogram_quantile(hist, 0.25)) == pytest.approx(15.0)
+    assert float(histogram_quantile(hist, 0.75)) == pytest.approx(30.0)
+    assert np.isnan(float(histogram_quantile(hist * 0, 0.5)))
+
+
+def test_capacity_pipeline_shows_changes_and_levels(multi: xr.Dataset) -> None:
+    fig = plot_capacity(multi, "town", scenario="plan", lang="en")
+    lines = lines_by_gid(fig, "capacity_change")
+    assert list(lines) == ["shelter", "housing"]  # the states whose capacity changes
+    assert lines["housing"].get_ydata()[-1] == 15 and lines["housing"].get_ydata()[5] == 0 and lines["housing"].get_ydata()[6] == 10
+    assert lines["shelter"].get_ydata()[-1] == -20
+    rows = {p.get_gid().split(":", 1)[1] for ax in fig.axes for p in ax.patches if (p.get_gid() or "").startswith("capacity_row:")}
+    assert rows == {"shelter", "housing", "social"}  # every state with a capacity, in the table
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "+15 (+25%)" in texts and "−20 (−10%)" in texts
+    legend = [t.get_text() for t in lines["housing"].axes.get_legend().get_texts()]
+    assert legend == ["shelter (−20)", "housing (+15)"]
+    assert fig.get_suptitle() == "Capacities and their changes — Town"
+    assert "Scenario “plan”" in stamp_text(fig)
+    base = plot_capacity(multi, "town")  # the baseline: no change
+    assert not lines_by_gid(base, "capacity_change") and len(base.axes) == 1
+    assert base.axes[0].get_title(loc="left").endswith("Aucune variation de capacité sur la période")
+
+
+def test_cost_by_state_and_scenario(multi: xr.Dataset, ds: xr.Dataset) -> None:
+    fig = plot_cost(multi, "town")
+    total_ax = fig.axes[0]
+    bars = {p.get_gid().split(":", 1)[1]: p for p in total_ax.patches if (p.get_gid() or "").startswith("cost:")}
+    paying = [s for s in ("street", "shelter", "housing", "social") if DAILY_COST[s] > 0]
+    assert sorted(bars) == sorted([f"{n}:{s}" for n in ("baseline", "plan") for s in [*paying, "support"]])
+    expected = multi.cost.sel(territory="town").sum("time").mean("replicate") / 1e6
+    for key, bar in bars.items():
+        name, state = key.split(":")
+        if state != "support":
+            assert bar.get_height() == pytest.approx(float(expected.sel(scenario=name, state=state)))
+            assert to_hex(bar.get_facecolor(), keep_alpha=False) == state_colour(state, multi.state.values).lower()
+    assert list(lines_by_gid(fig, "cost_monthly")) == ["baseline", "plan"]
+    assert fig.get_suptitle() == "Coûts par situation et par scénario — Town"
+    with pytest.raises(ValueError, match="cost"):
+        plot_cost(ds, "town")  # the small run's costs are all zero
+
+
+def test_charts_of_one_run_show_the_chosen_scenario_with_replicates_averaged(multi: xr.Dataset) -> None:
+    for scenario in ("baseline", "plan"):
+        fig = plot_occupancy(multi, "town", scenario=scenario)
+        _, street_top = stack_top(occupancy_areas(fig)["street"])
+        mean = multi.occupancy_persons.sel(scenario=scenario, territory="town", state="street").isel(time=-1).mean("replicate")
+        assert street_top == pytest.approx(float(mean))
+        assert stamp_text(fig).startswith(f"Scénario « {scenario} » · 2 répliques")
+    waits = median_lines(plot_waits(multi, "town"))
+    expected = multi.wait_days.sel(scenario="baseline", territory="town", state="shelter", statistic="median").median("replicate")
+    np.testing.assert_allclose(waits["shelter"].get_ydata(), expected.values, equal_nan=True)
+
+
+def test_a_state_has_the_same_colour_in_every_chart(ds: xr.Dataset) -> None:
+    colours = state_colours(ds.state.values)
+    occupancy = {s: to_hex(a.get_facecolor()[0], keep_alpha=False) for s, a in occupancy_areas(plot_occupancy(ds, "town")).items()}
+    waits = {s: to_hex(line.get_color()) for s, line in median_lines(plot_waits(ds, "town")).items()}
+    flows = {
+        p.get_gid().split(":", 1)[1]: to_hex(p.get_facecolor(), keep_alpha=False)
+        for p in plot_flows(ds, "town").axes[0].patches if (p.get_gid() or "").startswith("flow_origin:")
+    }
+    capacity = {
+        p.get_gid().split(":", 1)[1]: to_hex(p.get_facecolor(), keep_alpha=False)
+        for ax in plot_capacity(ds, "town").axes for p in ax.patches if (p.get_gid() or "").startswith("capacity_row:")
+    }
+    for chart in (occupancy, waits, flows, capacity):
+        assert chart
+        assert all(colour == colours[state].lower() for state, colour in chart.items())
+    assert set(occupancy) & set(waits) & set(flows) & set(capacity)  # some states appear in all four
+
+
+def test_period_parsing() -> None:
+    assert plotting.parse_period("2027-01:2027-12") == ("2027-01", "2027-12")
+    assert plotting.parse_period(" 6 ") == 6
+    for bad in ("0", "2027-01", "2027-01:", "jan:feb"):
+        with pytest.raises(ValueError, match="period"):
+            plotting.parse_period(bad)
+
+
+def test_cli_plot_writes_the_whole_set(ds: xr.Dataset, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lda_sim.cli import main
+    from lda_sim.output import save_dataset
+
+    results = save_dataset(ds, tmp_path / "run.nc")
+    out = tmp_path / "charts"
+    result = CliRunner().invoke(main, ["plot", str(results), "--out", str(out), "--format", "png", "--period", "2026-01:2026-06", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(out)) == sorted(f"{name}.png" for name in SMALL_SET)
+    assert LABELS["en"]["cost_missing"] in result.output  # the note on the chart left out
+    bad = CliRunner().invoke(main, ["plot", str(results), "--out", str(tmp_path / "x"), "--period", "2020-01:2020-02"])
+    assert bad.exit_code == 2 and "outside the run" in bad.output
