@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import yaml
 
 from .allocation import resolve_rule
 from .errors import ConfigError
+from .overrides import Overrides
 from .laws import StayLaw, make_law
 from .pathway import Pathway, State, Transition
 from .provenance import Provenance, unwrap
@@ -119,12 +121,15 @@ def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     return path, message
 
 
-def read_yaml(path: str | Path, schema: dict[str, Any]) -> dict[str, Any]:
-    """Read a YAML file and validate it against ``schema``; raise :class:`ConfigError`."""
+def read_yaml(path: str | Path, schema: dict[str, Any], patch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Read a YAML file, apply ``patch`` to it (overrides), and validate it against ``schema``;
+    raise :class:`ConfigError`."""
     file = str(path)
     data = _normalise(load_yaml_file(path))
     if not isinstance(data, dict):
         raise ConfigError(file, "", f"expected a mapping at the top level, got {type(data).__name__}")
+    if patch is not None:
+        patch(data)
     _check_finite(data, file)
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
@@ -262,10 +267,11 @@ class Scenario:
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
-def load_pathway(path: str | Path, records: list[Provenance] | None = None) -> Pathway:
+def load_pathway(path: str | Path, records: list[Provenance] | None = None, overrides: Overrides | None = None) -> Pathway:
     """Load and validate a pathway file."""
     records = [] if records is None else records
-    data = unwrap(read_yaml(path, PATHWAY_SCHEMA), str(path), "", records)
+    patch = (lambda d: overrides.apply(d, "pathway", str(path), keep_prefix=True)) if overrides else None
+    data = unwrap(read_yaml(path, PATHWAY_SCHEMA, patch), str(path), "", records)
     return Pathway(data, str(path))
 
 
@@ -397,11 +403,19 @@ def _edge_params(data: dict[str, Any], pathway: Pathway, file: str) -> dict[int,
     return params
 
 
-def load_territory(path: str | Path, pathway: Pathway, records: list[Provenance] | None = None) -> TerritoryConfig:
+def load_territory(
+    path: str | Path, pathway: Pathway, records: list[Provenance] | None = None, overrides: Overrides | None = None
+) -> TerritoryConfig:
     """Load a territory file and resolve it against ``pathway``."""
     file = str(path)
     records = [] if records is None else records
-    data = unwrap(read_yaml(path, TERRITORY_SCHEMA), file, "", records)
+
+    def patch(doc: dict[str, Any]) -> None:
+        name = doc.get("territory", {}).get("name") if isinstance(doc.get("territory"), dict) else None
+        if overrides and name:
+            overrides.apply(doc, f"territory.{name}", file)
+
+    data = unwrap(read_yaml(path, TERRITORY_SCHEMA, patch), file, "", records)
     population = _population(data["population"], None, pathway, file, "population")
     inflows = []
     for cause, spec in data["inflows"].items():
@@ -517,23 +531,35 @@ def _scenario_spec(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, A
     return spec, policies
 
 
-def load_scenario(path: str | Path, *, years: float | None = None, seed: int | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, *, years: float | None = None, seed: int | None = None, overrides: dict[str, Any] | Overrides | None = None
+) -> Scenario:
     """Load a scenario file with its pathway, territories and policies.
 
     A scenario may extend another (``extends``): it inherits its settings and policies, and adds
-    its own. ``years`` and ``seed`` override the file's values.
+    its own. ``years`` and ``seed`` override the file's values; ``overrides`` sets any field by
+    path (see :mod:`lda_sim.overrides`), e.g. for a sweep.
     """
     from .policies import build_policy
 
     path = Path(path)
     file = str(path)
     records: list[Provenance] = []
+    overrides = overrides if isinstance(overrides, Overrides) else Overrides(overrides)
     spec, policy_specs = _scenario_spec(path)
+    if overrides:
+        overrides.apply({"scenario": spec}, "scenario", file, keep_prefix=True)
+        policy_list = [p for p, _, _ in policy_specs]
+        overrides.apply({"policies": policy_list}, "policies", file, keep_prefix=True)
+        for key in ("years", "seed"):
+            if f"scenario.{key}" in overrides.values:
+                _check_finite(spec[key], file)
     for key in ("start", "years", "pathway", "territories"):
         if key not in spec:
             raise ConfigError(file, f"scenario.{key}", f"missing required key {key!r} (in this file or the one it extends)")
-    pathway = load_pathway(spec["pathway"], records)
-    territories = [load_territory(t, pathway, records) for t in spec["territories"]]
+    pathway = load_pathway(spec["pathway"], records, overrides)
+    territories = [load_territory(t, pathway, records, overrides) for t in spec["territories"]]
+    overrides.check_used(file)
     names = [t.name for t in territories]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
