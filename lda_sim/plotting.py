@@ -225,6 +225,8 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "indicators_title": "Indicateurs clés par territoire",
                 "indicators_title_part": "Indicateurs clés par territoire ({part}/{parts})",
                 "ind_street": "Personnes à la rue",
+                "response_title": "{indicator} selon {parameter}",
+                "response_mean": " (moyenne sur la période)",
                 "ind_sheltered": "Personnes hébergées",
                 "ind_housed": "Ménages relogés depuis le début (cumul)",
                 "ind_wait_housing": "Attente médiane avant un logement (jours)",
@@ -292,6 +294,8 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "indicators_title": "Key indicators by territory",
                 "indicators_title_part": "Key indicators by territory ({part}/{parts})",
                 "ind_street": "Persons on the street",
+                "response_title": "{indicator} against {parameter}",
+                "response_mean": " (mean over the run)",
                 "ind_sheltered": "Persons in shelters",
                 "ind_housed": "Households housed since the start (cumulative)",
                 "ind_wait_housing": "Median wait before housing (days)",
@@ -1423,6 +1427,68 @@ class Chart:
 
 
 #: Kinds of charts drawn for each territory (and scenario), in order.
+#: Dimensions of a results dataset that are not swept parameters.
+RESULT_DIMS = frozenset(
+    {"scenario", "replicate", "territory", "state", "time", "transition", "cause", "exit_state", "statistic", "state_group", "wait_bin", "quantile"}
+)
+
+
+def swept_parameters(ds: xr.Dataset) -> list[str]:
+    """Parameters swept in ``ds``: grid dimensions, or the coordinates of a ``run`` dimension."""
+    grid = [str(d) for d in ds.dims if d not in RESULT_DIMS and d != "run"]
+    sampled = [str(c) for c in ds.coords if "run" in ds.dims and ds[c].dims == ("run",) and c != "run"]
+    return grid + sampled
+
+
+def plot_response(
+    ds: xr.Dataset, parameter: str, name: str = "street", *, lang: str = "fr", territories: Sequence[str] | None = None
+) -> Figure:
+    """An indicator (mean over the run, see :data:`INDICATORS`) against a swept parameter, one
+    panel per territory and one line per scenario: median over replicates with its 10th-90th
+    percentile band for a grid, one point per run for a Latin hypercube."""
+    text = _check_lang(lang)
+    label_key, _ = INDICATORS[name]
+    values = indicator(ds, name).mean("time", skipna=True)
+    ran = ds.occupancy_persons.notnull().all(["state", "time"])  # False where a run failed (NaN)
+    values = values.where(ran)
+    territories = _check_territories(ds, territories)
+    labels = _territory_labels(ds)
+    names = scenario_names(ds)
+    fig = _new_figure()
+    axes = np.atleast_1d(fig.subplots(*_grid(len(territories)), squeeze=False)).ravel()
+    sampled = "run" in values.dims and parameter in ds.coords and ds[parameter].dims == ("run",)
+    for ax, territory in zip(axes, territories):
+        one = values.sel(territory=territory)
+        for i, scenario in enumerate(names):
+            colour, style = scenario_style(i)
+            series = one.sel(scenario=scenario) if "scenario" in one.dims else one
+            if sampled:
+                x = ds[parameter].values.astype(float)
+                y = series.median("replicate") if "replicate" in series.dims else series
+                ax.plot(x, y.values, "o", color=colour, label=scenario, gid=f"response_{scenario}")
+                continue
+            other = [d for d in series.dims if d not in (parameter, "replicate")]
+            if other:
+                series = series.isel({d: 0 for d in other})
+            median, low, high = replicate_band(series)
+            x = series[parameter].values.astype(float)
+            ax.plot(x, median.transpose(parameter).values, style, marker="o", color=colour, label=scenario, gid=f"response_{scenario}")
+            if "replicate" in series.dims:
+                ax.fill_between(x, low.transpose(parameter).values, high.transpose(parameter).values, color=colour, alpha=0.2, linewidth=0)
+        ax.set_title(labels.get(territory, territory), fontsize=PANEL_TITLE_SIZE)
+        ax.set_xlabel(parameter.rsplit(".", 2)[-2] + "." + parameter.rsplit(".", 1)[-1] if "." in parameter else parameter, fontsize=TICK_SIZE)
+        ax.yaxis.set_major_formatter(_number_formatter(lang))
+        _style_axes(ax)
+    for ax in axes[len(territories):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel(text[label_key] + text.get("response_mean", ""), fontsize=LABEL_SIZE)
+    if len(names) > 1:
+        axes[0].legend(fontsize=LEGEND_SIZE, frameon=False)
+    fig.suptitle(text["response_title"].format(indicator=text[label_key], parameter=parameter), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    _stamp(fig, ds, lang)
+    return fig
+
+
 PER_RUN_CHARTS = ("occupancy", "flows", "waits", "wait_distribution", "capacity")
 #: Indicators of the scenario comparison charts.
 COMPARED_INDICATORS = ("street",)
@@ -1449,6 +1515,14 @@ def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> lis
         _period_indices(ds, period)  # fail early on a bad period
     territories = [str(t) for t in ds["territory"].values]
     charts: list[Chart] = []
+    swept = swept_parameters(ds)
+    if swept:
+        # a sweep: a response curve per parameter, then the other charts at its first point
+        for parameter in swept:
+            for name in ("street", "wait_housing"):
+                stem = f"response_{name}_{_safe_name(parameter)}"
+                charts.append(Chart(stem, "response", partial(plot_response, ds, parameter, name, lang=lang)))
+        ds = ds.isel({d: 0 for d in ds.dims if d not in RESULT_DIMS})
     for name in COMPARED_INDICATORS:
         groups = _chunks(territories, TERRITORIES_PER_COMPARISON_FIGURE)
         for k, group in enumerate(groups, 1):

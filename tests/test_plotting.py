@@ -584,3 +584,21 @@ def test_cli_plot_writes_the_whole_set(ds: xr.Dataset, tmp_path: Path) -> None:
     assert LABELS["en"]["cost_missing"] in result.output  # the note on the chart left out
     bad = CliRunner().invoke(main, ["plot", str(results), "--out", str(tmp_path / "x"), "--period", "2020-01:2020-02"])
     assert bad.exit_code == 2 and "outside the run" in bad.output
+
+
+def test_response_curve_of_a_sweep_has_one_point_per_value_and_skips_failed_runs(tmp_path: Path) -> None:
+    from lda_sim.ensemble import plan_runs, run_ensemble
+    from lda_sim.plotting import plot_response, swept_parameters
+
+    param = "territory.town.states.shelter.places"
+    specs = plan_runs([str(SMALL)], seed=1, replicates=2, years=1, grid={param: [100, 160, 220]})
+    ds = run_ensemble(specs, tmp_path / "runs", workers=1, progress=False).dataset  # 100 < initial 150 persons: fails
+    assert swept_parameters(ds) == [param]
+    fig = plot_response(ds, param, "street", lang="en")
+    (line,) = [l for l in fig.axes[0].get_lines() if l.get_gid() == "response_small"]
+    x, y = line.get_data()
+    np.testing.assert_array_equal(x, [100, 160, 220])
+    assert np.isnan(y[0]) and np.isfinite(y[1:]).all()
+    assert "against" in fig.texts[0].get_text() or any("against" in t.get_text() for t in fig.texts)
+    names = [p.name for p in write_charts(ds, tmp_path / "charts", formats=("png",))]
+    assert any(n.startswith("response_street_") for n in names) and "occupancy_small_town.png" in names
