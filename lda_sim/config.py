@@ -252,6 +252,7 @@ class Scenario:
     provenance: list[Provenance] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     policies: list[Any] = field(default_factory=list)  # lda_sim.policies.Policy objects
+    household_class: type | None = None  # a Household subclass named in the scenario file
 
     @property
     def months(self) -> int:
@@ -588,6 +589,7 @@ def load_scenario(
         plain = unwrap(policy_spec, policy_file, where, wrapped)
         records.extend(wrapped)
         policies.append(build_policy(plain, file=policy_file, where=where, pathway=pathway, territories=names, start=start_month))
+    household_class = _household_class(spec["household"], file) if "household" in spec else None
     sources: dict[str, str] = {}
     if "sources" in spec:
         sources = load_sources(spec["sources"])
@@ -608,4 +610,21 @@ def load_scenario(
         provenance=records,
         sources=sources,
         policies=policies,
+        household_class=household_class,
     )
+
+
+def _household_class(path: str, file: str) -> type:
+    """The class named ``module:Class``, checked to be a Household subclass."""
+    import importlib
+
+    from .households import Household
+
+    module_name, _, attr = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(file, "scenario.household", f"cannot import {path!r}: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Household)):
+        raise ConfigError(file, "scenario.household", f"{path!r} is not a subclass of lda_sim.households.Household")
+    return cls

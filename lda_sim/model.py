@@ -49,7 +49,14 @@ class HousingModel(mesa.Model):
 
     household_class: type[Household] = Household
 
-    def __init__(self, scenario: Scenario, *, seed: int | None = None, household_class: type[Household] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        household_class: type[Household] | None = None,
+        trajectories: bool = False,
+    ) -> None:
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         # Mesa's default schedule calls step() every time unit; this model has no per-day work.
@@ -59,11 +66,18 @@ class HousingModel(mesa.Model):
         self.pathway = scenario.pathway
         if household_class is not None:
             self.household_class = household_class
+        elif scenario.household_class is not None:
+            self.household_class = scenario.household_class
+        #: With ``trajectories=True``, every entry and move as (household id, territory index,
+        #: transition index or -1 for an entry, state entered, time in days); see lda_sim.trajectories.
+        self.moves: list[tuple[int, int, int, int, float]] | None = [] if trajectories else None
+        self.households_seen: dict[int, Household] | None = {} if trajectories else None
         self.horizon = scenario.months * MONTH_DAYS
         self.recorder = Recorder(scenario, seed)
         self.events_processed = 0
         self._now = 0.0  # model.time is a Mesa observable, costly to read in the hot path; this mirrors it
         self._month = 0  # month index of the event being processed
+        self._moving = -1  # transition being taken, for trajectories
         self._queue: list[tuple[float, int, Callable[[Any, Any], None], Any, Any]] = []
         self._seq = 0
         self._pending: list[tuple[Territory, int]] = []  # states with a possible vacancy to fill
@@ -222,6 +236,12 @@ class HousingModel(mesa.Model):
         """The results of the months completed so far as an ``xarray.Dataset``."""
         self.recorder.events = self.events_processed
         return self.recorder.dataset()
+
+    def _log(self, h: Household, state: int, now: float) -> None:
+        """Record an entry (no transition) or a move for trajectories."""
+        self.moves.append((h.unique_id, h.territory.index, self._moving, state, now))
+        self._moving = -1
+        self.households_seen.setdefault(h.unique_id, h)
 
     # --- levers, called by policies --------------------------------------------------------------
     def add_capacity(
@@ -407,6 +427,8 @@ class HousingModel(mesa.Model):
         visit = h.visits.get(state, 0) + 1
         h.visits[state] = visit
         territory.occupy(state, h, +1, now)
+        if self.moves is not None:
+            self._log(h, state, now)
         if routes is None:
             routes = territory.routes(state, h)
         if state in self._housing_states:
@@ -490,7 +512,11 @@ class HousingModel(mesa.Model):
             for state in list(h.tickets):
                 waiting[state].discard(h)
         self.recorder.record_move(territory.index, transition.index, h.persons, self._month)
+        if self.moves is not None:
+            self._moving = transition.index
         if target in self._exit_states:
+            if self.moves is not None:
+                self._log(h, target, now)
             h.state = target
             h.token += 1
             h.queue_since.clear()

@@ -430,6 +430,7 @@ SCENARIO_SCHEMA: dict[str, Any] = _object(
                 ),
                 "sources": {"type": "string", "description": "Path of the sources file, relative to this file"},
                 "extends": {"type": "string", "description": "A scenario file whose settings and policies this one inherits"},
+                "household": {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "description": "Household class by import path 'module:Class' (a subclass of lda_sim.households.Household)"},
                 "policies": {"type": "array", "items": POLICY},
             },
             ("name",),
