@@ -42,26 +42,51 @@ def main() -> None:
 @click.option("--years", type=click.FloatRange(min=0, min_open=True, max=100), default=None, help="Horizon in years (default: the scenario's).")
 @click.option("--charts", type=click.Path(file_okay=False), default=None, help="Also write the charts to this folder.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the charts.")
-def run(scenarios: tuple[str, ...], out: str, seed: int | None, years: float | None, charts: str | None, lang: str) -> None:
+@click.option("--replicates", type=click.IntRange(min=1), default=None, help="Run N replicates with seeds derived from the root seed (adds a `replicate` dimension).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Dask workers of the local cluster (default: one per core); implies running on Dask.")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler (e.g. tcp://host:8786).")
+@click.option("--runs-dir", type=click.Path(file_okay=False), default=None, help="Where each finished run is kept until combined (default: OUT.runs); rerunning resumes from it.")
+@click.option("--trajectories", "trajectories", type=click.Path(dir_okay=False), default=None, help="Also write every household's entries and moves to this table (Parquet, or CSV if it ends in .csv); one scenario only.")
+def run(
+    scenarios: tuple[str, ...], out: str, seed: int | None, years: float | None, charts: str | None, lang: str,
+    replicates: int | None, workers: int | None, scheduler: str | None, runs_dir: str | None, trajectories: str | None = None,
+) -> None:
     """Run one or more SCENARIO files (YAML), write the results to --out and print a summary.
 
     Several scenarios go into one dataset along a `scenario` dimension, the first being the
     baseline; they all use the same seed (common random numbers), so that their differences come
-    from the policies, not from chance.
+    from the policies, not from chance. With --replicates, --workers or --scheduler the runs go to
+    Dask (a local cluster by default) and the dataset gains a `replicate` dimension.
     """
     from .analysis import format_summary, summary_table
     from .model import HousingModel
     from .output import save_dataset
     from .run import combine_scenarios
 
+    if trajectories and (len(scenarios) > 1 or replicates or workers or scheduler):
+        _fail("--trajectories records one run: give a single scenario, without --replicates, --workers or --scheduler")
     loaded = [_load(path, seed=seed, years=years) for path in scenarios]
     run_seed = loaded[0].seed if seed is None else seed
+    if replicates or workers or scheduler:
+        from .ensemble import plan_runs
+
+        specs = plan_runs(scenarios, seed=run_seed, replicates=replicates, years=years)
+        ds = _run_ensemble(specs, out, runs_dir, workers, scheduler)
+        from .compare import comparison_table, format_comparison
+
+        click.echo(format_comparison(comparison_table(ds), "en"))
+        if charts:
+            from .plotting import write_charts
+
+            paths = write_charts(ds, charts, lang=lang)
+            click.echo(f"Wrote {len(paths)} charts to {charts}", err=True)
+        return
     datasets = []
     for sc in loaded:
         click.echo(f"Running {sc.name!r}: {len(sc.territories)} territories, {sc.years:g} years from {sc.start}, seed {run_seed}", err=True)
         started = time.perf_counter()
         try:
-            model = HousingModel(sc, seed=run_seed)
+            model = HousingModel(sc, seed=run_seed, trajectories=bool(trajectories))
         except ValueError as exc:
             _fail(str(exc))
         datasets.append(_attach_inputs(model.run(), sc))
@@ -76,6 +101,11 @@ def run(scenarios: tuple[str, ...], out: str, seed: int | None, years: float | N
         click.echo("lda-sim: interrupted; no output written", err=True)
         sys.exit(130)
     click.echo(f"Wrote {out}", err=True)
+    if trajectories:
+        from .trajectories import save_trajectories, trajectory_table
+
+        written = save_trajectories(trajectory_table(model), trajectories)
+        click.echo(f"Wrote {written} ({len(model.moves):,} entries and moves)", err=True)
     for data in datasets:
         if len(datasets) > 1:
             click.echo(f"\n[{data.attrs['scenario']}]")
@@ -85,6 +115,88 @@ def run(scenarios: tuple[str, ...], out: str, seed: int | None, years: float | N
 
         paths = write_charts(ds, charts, lang=lang)
         click.echo(f"Wrote {len(paths)} charts to {charts}", err=True)
+
+
+def _run_ensemble(specs, out: str, runs_dir: str | None, workers: int | None, scheduler: str | None):
+    """Run an ensemble on Dask, write the combined dataset; exit 1 after writing if runs failed."""
+    from .ensemble import run_ensemble
+    from .output import save_dataset
+
+    runs_dir = runs_dir or f"{out}.runs"
+    click.echo(f"{len(specs)} runs on {'the cluster at ' + scheduler if scheduler else 'a local Dask cluster'}; finished runs kept in {runs_dir}", err=True)
+    try:
+        result = run_ensemble(specs, runs_dir, workers=workers, scheduler=scheduler)
+    except KeyboardInterrupt:
+        click.echo(f"lda-sim: interrupted; finished runs are kept in {runs_dir}: run the same command again to resume", err=True)
+        sys.exit(130)
+    if result.reused:
+        click.echo(f"Reused {result.reused} finished runs from {runs_dir}", err=True)
+    if result.dataset is None:
+        _fail("every run failed: " + "; ".join(f"({spec.describe()}) {err}" for spec, err in result.failures[:3]))
+    save_dataset(result.dataset, out)
+    click.echo(f"Wrote {out}", err=True)
+    if result.failures:
+        for spec, err in result.failures:
+            click.echo(f"lda-sim: run failed ({spec.describe()}): {err}", err=True)
+        click.echo(f"lda-sim: {len(result.failures)} of {len(specs)} runs failed; their values are NaN in {out}; "
+                   f"the finished runs stay in {runs_dir}, so rerunning redoes only the failed ones", err=True)
+        sys.exit(1)
+    return result.dataset
+
+
+def _parse_vary(values: tuple[str, ...]) -> tuple[dict[str, list[float]], dict[str, tuple[float, float]]]:
+    """``PATH=1,2,3`` (grid) or ``PATH=LOW:HIGH`` (range for a Latin hypercube)."""
+    grid: dict[str, list[float]] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    for item in values:
+        path, sep, spec = item.rpartition("=")
+        if not sep or not path or not spec:
+            _fail(f"--vary {item!r}: expected PATH=V1,V2,... or PATH=LOW:HIGH")
+        try:
+            if ":" in spec:
+                low, high = (float(v) for v in spec.split(":"))
+                if not low < high:
+                    _fail(f"--vary {item!r}: LOW must be below HIGH")
+                ranges[path] = (low, high)
+            else:
+                grid[path] = [float(v) for v in spec.split(",")]
+        except ValueError:
+            _fail(f"--vary {item!r}: values must be numbers")
+    return grid, ranges
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--vary", "vary", multiple=True, required=True, metavar="PATH=VALUES",
+              help="A parameter to sweep: PATH=V1,V2,... for a grid, or PATH=LOW:HIGH with --lhs. "
+                   "PATH is e.g. policies[0].units_per_year or territory.aix-marseille-provence.states.hotel.places.")
+@click.option("--lhs", type=click.IntRange(min=1), default=None, help="Sample N points of a Latin hypercube over the LOW:HIGH ranges.")
+@click.option("--replicates", type=click.IntRange(min=1), default=None, help="Replicates per point (same seeds at every point).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="NetCDF file to write (atomically).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default: the scenario's).")
+@click.option("--years", type=click.FloatRange(min=0, min_open=True, max=100), default=None, help="Horizon in years.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Dask workers of the local cluster (default: one per core).")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
+@click.option("--runs-dir", type=click.Path(file_okay=False), default=None, help="Where finished runs are kept until combined (default: OUT.runs).")
+def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int | None, out: str, seed: int | None,
+          years: float | None, workers: int | None, scheduler: str | None, runs_dir: str | None) -> None:
+    """Sweep lever parameters of SCENARIO over a grid or a Latin hypercube, x replicates, on Dask.
+
+    Grid parameters become dimensions of the dataset; Latin hypercube points are indexed by a
+    `run` dimension with the parameters as coordinates. An interrupted sweep resumes.
+    """
+    from .ensemble import latin_hypercube, plan_runs
+
+    grid, ranges = _parse_vary(vary)
+    if lhs and grid:
+        _fail("--lhs takes ranges PATH=LOW:HIGH only")
+    if ranges and not lhs:
+        _fail("a range PATH=LOW:HIGH needs --lhs N (or give values V1,V2,... for a grid)")
+    sc = _load(scenario, seed=seed, years=years, overrides={p: v[0] for p, v in grid.items()} | {p: r[0] for p, r in ranges.items()})
+    run_seed = sc.seed if seed is None else seed
+    samples = latin_hypercube(ranges, lhs, run_seed) if lhs else None
+    specs = plan_runs([scenario], seed=run_seed, replicates=replicates, years=years, grid=grid or None, samples=samples)
+    _run_ensemble(specs, out, runs_dir, workers, scheduler)
 
 
 def _attach_inputs(ds, scenario):
@@ -165,20 +277,110 @@ def schema(kind: str) -> None:
 @click.argument("results", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the charts.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the labels.")
-def plot(results: str, out: str, lang: str) -> None:
-    """Draw the charts of a RESULTS file (occupancy by state, waiting times) per territory."""
+@click.option("--period", default=None, help="Months of the flow diagrams: FIRST:LAST as YYYY-MM:YYYY-MM, or a number of last months (default: the last 12).")
+@click.option("--format", "formats", multiple=True, default=("png", "svg"), show_default=True, help="Image format (repeat for several).")
+def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[str, ...]) -> None:
+    """Draw the chart set of a RESULTS file: scenario comparison, key indicators, costs, and per
+    territory occupancy, flows between states, waiting times and their distribution, capacities."""
+    from .plotting import chart_notes, write_charts
+
+    ds = _open_results(results)
+    try:
+        paths = write_charts(ds, out, lang=lang, formats=formats, period=period)
+    except ValueError as exc:
+        _fail(str(exc))
+    for p in paths:
+        click.echo(str(p))
+    for note in chart_notes(ds, lang=lang):
+        click.echo(note, err=True)
+
+
+def _open_results(results: str):
+    """Load a results file, or stop with a one-line error."""
     from .output import open_results
-    from .plotting import write_charts
 
     if not Path(results).is_file():
         _fail(f"{results}: file not found")
     try:
-        ds = open_results(results)
+        return open_results(results)
     except (OSError, ValueError) as exc:
         _fail(f"{results}: not a results file: {exc}")
-    paths = write_charts(ds, out, lang=lang)
-    for p in paths:
-        click.echo(str(p))
+
+
+@main.command()
+@click.argument("results", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="HTML file to write (atomically).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the report.")
+@click.option("--period", default=None, help="Months of the flow diagrams: FIRST:LAST as YYYY-MM:YYYY-MM, or a number of last months (default: the last 12).")
+@click.option(
+    "--scenario", "scenario_files", multiple=True, type=click.Path(dir_okay=False),
+    help="Scenario file(s) to take the input assumptions from, for results that do not carry them (repeat, baseline first).",
+)
+def report(results: str, out: str, lang: str, period: str | None, scenario_files: tuple[str, ...]) -> None:
+    """Write a self-contained HTML report of RESULTS: the run, summary indicators per territory and
+    scenario, every chart (embedded), and the input assumptions with their sources."""
+    from .report import inputs_for, write_report
+
+    ds = _open_results(results)
+    if scenario_files:
+        try:
+            ds.attrs.update(inputs_for(scenario_files))
+        except ConfigError as exc:
+            _fail(str(exc))
+    started = time.perf_counter()
+    try:
+        path = write_report(ds, out, lang=lang, period=period, source=Path(results).name)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"Wrote {path} ({Path(path).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)", err=True)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--targets", "targets", required=True, type=click.Path(dir_okay=False), help="CSV of observed targets and the parameters to fit, with bounds.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Calibrated scenario to write (it points at the calibrated territory files).")
+@click.option("--territories-dir", type=click.Path(file_okay=False), default=None, help="Folder of the calibrated territory files (default: beside the originals), named NAME.calibrated.yaml.")
+@click.option("--report", "report", type=click.Path(dir_okay=False), default=None, help="Fit report (Markdown; a CSV is written beside it). Default: OUT with .fit.md.")
+@click.option("--years", type=click.FloatRange(min=0, min_open=True, max=100), default=4.0, show_default=True, help="Length of each calibration run.")
+@click.option("--warmup-years", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Years discarded before the statistics are measured.")
+@click.option("--seeds", type=str, default=None, help="Comma-separated seeds run for every candidate (default: the scenario's seed and the next two).")
+@click.option("--budget", type=click.IntRange(min=1), default=30, show_default=True, help="Largest number of candidate evaluations.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes running the seeds of a candidate in parallel.")
+@click.option("--diff-step", type=click.FloatRange(min=0, min_open=True, max=0.5), default=0.1, show_default=True, help="Finite-difference step, as a share of each parameter's log-range.")
+def calibrate(
+    scenario: str, targets: str, out: str, territories_dir: str | None, report: str | None, years: float, warmup_years: float,
+    seeds: str | None, budget: int, workers: int, diff_step: float,
+) -> None:
+    """Fit the parameters listed in --targets so that SCENARIO reproduces observed figures.
+
+    Writes the calibrated territory files (each fitted value marked 'fitted by lda-sim calibrate
+    to <target> = <observed> (<source>)'), a calibrated scenario (--out) pointing at them, and a
+    fit report (target, simulated, relative error), which is also printed.
+    """
+    from .calibration import CalibrationError, Calibrator
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()] if seeds else None
+    except ValueError:
+        _fail(f"--seeds: expected comma-separated integers, got {seeds!r}")
+    try:
+        cal = Calibrator(scenario, targets, years=years, warmup_years=warmup_years, seeds=seed_list, workers=workers,
+                         log=lambda message: click.echo(message, err=True))
+    except (CalibrationError, ConfigError) as exc:
+        _fail(str(exc))
+    click.echo(
+        f"Calibrating {len(cal.parameters)} parameter(s) on {len(cal.targets)} target(s): {len(cal.seeds)} seeds x {years:g} years "
+        f"per candidate, at most {budget} candidates",
+        err=True,
+    )
+    try:
+        best = cal.fit(budget, diff_step=diff_step)
+        written = cal.write(best, out, territories_dir=territories_dir, report=report)
+    except (CalibrationError, ConfigError) as exc:
+        _fail(str(exc))
+    click.echo(cal.report_text(best))
+    for role, path in written.items():
+        click.echo(f"Wrote {role}: {path}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

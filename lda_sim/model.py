@@ -49,6 +49,19 @@ class HousingModel(mesa.Model):
 
     household_class: type[Household] = Household
 
+    @property
+    def scenario(self) -> Scenario:
+        """The lda_sim scenario of this run.
+
+        Overrides Mesa's ``Model.scenario``, whose setter writes a back-reference into the
+        scenario: a loaded scenario is shared by many runs and must not keep a model alive.
+        """
+        return self._lda_scenario
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        self._lda_scenario = value
+
     def __init__(
         self,
         scenario: Scenario,

@@ -218,8 +218,12 @@ class IMLCapture(Policy):
         self._leave(territory, size_class)
 
     def lease_slides(self, territory: Territory, size_class: int) -> None:
-        """A lease slid to its household: if the unit was captured here, it leaves the scheme."""
-        self._leave(territory, size_class)
+        """A lease slid to its household: the unit leaves the scheme if it was one of the units
+        captured here, which it is with probability captured / all units of its size class."""
+        captured = self._in_scheme[territory.index][size_class]
+        units = territory.units[self.target.index][size_class] + 1  # the unit just vacated counts
+        if captured and self._rng[territory.index].random() < captured / units:
+            self._leave(territory, size_class)
 
 
 class Transformation(Policy):

@@ -1,0 +1,1 @@
+"""Examples of extensions of lda_sim (see :mod:`examples.extensions` and the YAML files here)."""

@@ -1,0 +1,386 @@
+"""Regenerate VALIDATION.md: every validation check of lda_sim with its result.
+
+    python scripts/validation_report.py                 # full settings, a few minutes on 2 cores
+    python scripts/validation_report.py --quick         # the test-size settings, about a minute
+    python scripts/validation_report.py --workers 4 --out VALIDATION.md
+
+The checks are the functions of ``lda_sim.validation`` (the tests call the same ones with shorter
+runs); the calibration section reads the fit report(s) written by ``lda-sim calibrate`` in
+``configs/calibration/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lda_sim import __version__  # noqa: E402
+from lda_sim.validation import (  # noqa: E402
+    CONFIDENCE,
+    CheckResult,
+    check_conservation,
+    check_housing_first_retention,
+    check_littles_law,
+    check_mmc,
+    hazard_retention,
+)
+
+BASELINE = ROOT / "configs" / "scenarios" / "baseline.yaml"
+SMALL = ROOT / "tests" / "data" / "scenario_small.yaml"
+CALIBRATION = ROOT / "configs" / "calibration"
+
+FULL = {
+    "mmc": dict(places=10, mean_stay_days=10.0, years=100.0, warmup_years=10.0, replicates=40),
+    "little": dict(seeds=(1, 2), warmup_years=10.0, window_years=10.0, tail_years=10.0),
+    "conservation": dict(seeds=(1, 2), years=10.0),
+    "retention": dict(seeds=tuple(range(1, 11)), warmup_years=1.0, cohort_years=6.0),
+    "calibration_seeds": (11, 12, 13),
+}
+QUICK = {
+    "mmc": dict(places=5, mean_stay_days=10.0, years=40.0, warmup_years=5.0, replicates=6),
+    "little": dict(seeds=(1,), warmup_years=8.0, window_years=4.0, tail_years=3.0, territories=["aix-marseille-provence"]),
+    "conservation": dict(seeds=(1,), years=2.0),
+    "retention": dict(seeds=(1, 2), warmup_years=1.0, cohort_years=3.0),
+    "calibration_seeds": (11,),
+}
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if x == 0:
+        return "0"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def status(r: CheckResult) -> str:
+    return {True: "pass", False: "**FAIL**", None: "n/a"}[r.passed]
+
+
+def table(results: Iterable[CheckResult], *, with_check: bool = False, with_note: bool = False) -> list[str]:
+    head = (["check"] if with_check else []) + ["item", "expected", "simulated", f"{CONFIDENCE:.0%} CI", "tolerance", "result"]
+    head += ["note"] if with_note else []
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if h in ("check", "item", "note", "result") else "---:" for h in head) + "|"]
+    for r in results:
+        ci = f"{fmt(r.ci_low)} – {fmt(r.ci_high)}" if math.isfinite(r.ci_low) and math.isfinite(r.ci_high) else "—"
+        tol = f"±{fmt(r.tolerance, 3)}" if math.isfinite(r.tolerance) else "—"
+        cells = ([r.check] if with_check else []) + [r.name, fmt(r.expected), fmt(r.simulated), ci, tol, status(r)]
+        cells += [r.note] if with_note else []
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + (" with local changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def conservation_results(seeds: Iterable[int], years: float) -> tuple[list[CheckResult], str]:
+    from lda_sim.run import run_scenario
+
+    seeds = list(seeds)
+    runs = [run_scenario(BASELINE, years=years, seed=s) for s in seeds]
+    stacked = xr.concat(runs, dim=xr.DataArray(seeds, dims="replicate", name="replicate"), coords="minimal", compat="override")
+    small = run_scenario(SMALL, years=years, seed=seeds[0])
+    config = f"baseline.yaml, {years:g} years, seeds {seeds} stacked along a replicate dimension; tests/data/scenario_small.yaml, seed {seeds[0]}"
+    return check_conservation(stacked, configuration=config) + check_conservation(small, configuration=config), config
+
+
+CALIBRATED = {  # calibrated scenario checked on other seeds and years than those of the fit
+    "aix-marseille-provence.targets.csv": ROOT / "configs" / "scenarios" / "baseline.calibrated.yaml",
+}
+
+
+def out_of_sample(targets: Path, scenario: Path, seeds: tuple[int, ...], workers: int) -> list[str]:
+    from lda_sim.calibration import evaluate_targets
+
+    early = evaluate_targets(scenario, targets, seeds=seeds, years=4, warmup_years=1, workers=workers)
+    late = evaluate_targets(scenario, targets, seeds=seeds, years=10, warmup_years=5, workers=workers)
+    lines = [
+        f"Check of `{scenario.relative_to(ROOT).as_posix()}` on seeds {list(seeds)}, which the fit did not use, over the "
+        "fit's window (years 1 to 4) and over years 5 to 10 (the rest of the ten-year baseline):",
+        "",
+        "| target | observed | years 1–4 | rel. error | years 5–10 | rel. error |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for a, b in zip(early, late):
+        lines.append(
+            f"| {a['target']}{' (reported only)' if a['weight'] == 0 else ''} | {fmt(a['observed'])} | {fmt(a['simulated'])} | "
+            f"{a['relative_error']:+.1%} | {fmt(b['simulated'])} | {b['relative_error']:+.1%} |"
+        )
+    return lines + [""]
+
+
+def status_shares(scenario: Path, seed: int, years: float, states: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """Share of households with a regular residence status in some states, at the start and at
+    the horizon of a run (read from the households themselves: the dataset has no such split)."""
+    from lda_sim.config import load_scenario
+    from lda_sim.households import Household
+    from lda_sim.model import HousingModel
+    from lda_sim.validation import only_territories
+
+    sc = only_territories(load_scenario(scenario, years=years, seed=seed), ["aix-marseille-provence"])
+    model = HousingModel(sc, seed=seed)
+    index = {sc.pathway.state_index[s]: s for s in states}
+
+    def shares() -> dict[str, float]:
+        found: dict[str, list[bool]] = {s: [] for s in states}
+        for h in model.agents:
+            if isinstance(h, Household) and h.state in index:
+                found[index[h.state]].append(h.regular_status)
+        return {s: sum(v) / len(v) if v else math.nan for s, v in found.items()}
+
+    start = shares()
+    model.run_until(model.horizon)
+    end = shares()
+    return {s: (start[s], end[s]) for s in states}
+
+
+def drift_paragraph() -> list[str]:
+    states = ("emergency_shelter", "hotel")
+    lines = []
+    for label, path in (("bundled baseline", BASELINE), ("calibrated baseline", CALIBRATED["aix-marseille-provence.targets.csv"])):
+        if path.is_file():
+            sh = status_shares(path, 11, 10.0, states)
+            lines.append(f"{label}: " + ", ".join(f"{s} {a:.0%} at the start, {b:.0%} after ten years" for s, (a, b) in sh.items()))
+    return [
+        "The fit holds over its window, the first years of the run. Later the baseline drifts away from the observed "
+        "figures, and the drift comes from the model's dynamics rather than from the fit: the 115 shelters sort "
+        "households by residence status. Households with a regular status wait at the same time for an insertion "
+        "shelter, adapted or social housing and are oriented out (or never come in), while those without one have no "
+        "way out but the end of their stay; the share of households with a regular status in the emergency shelters "
+        "and hotels falls year after year (" + "; ".join(lines) + "), against about half observed nationally (S47). "
+        "Shelter stays then lengthen towards the full stay laws, fewer persons are admitted and the street grows. "
+        "The calibrated hotel stay law (median about 105 days) reproduces the observed 49-day median of realised stays "
+        "only while many sheltered households are still oriented out quickly. Holding the baseline near the observed "
+        "picture over ten years needs what the configuration lacks: SIAO orientation delays (`ready_after` on the "
+        "orientation queues, no figure found yet) and a target on the status mix of the shelters (S47) among the "
+        "calibration targets.",
+        "",
+    ]
+
+
+def calibration_section(seeds: tuple[int, ...], workers: int) -> list[str]:
+    lines = ["## 5. Calibration of the territories", ""]
+    reports = sorted(CALIBRATION.glob("*.fit.csv"))
+    if not reports:
+        return lines + ["No fit report in `configs/calibration/` yet: run `lda-sim calibrate` (see `configs/calibration/README.md`).", ""]
+    for path in reports:
+        md = path.with_suffix(".md")
+        rows = list(csv.DictReader(path.open(encoding="utf-8")))
+        lines += [
+            f"Fit report `{path.relative_to(ROOT).as_posix()}` (details and settings in `{md.relative_to(ROOT).as_posix()}`): "
+            "the calibrated baseline against the observed figures.",
+            "",
+            "| territory | target | observed | source | before | calibrated | rel. error | within 10% |",
+            "|---|---|---:|---|---:|---:|---:|---|",
+        ]
+        for r in rows:
+            within = "yes" if r["within_10pct"] == "True" else ("**no**" if float(r["weight"]) > 0 else "no (reported only)")
+            lines.append(
+                f"| {r['territory']} | {r['target']} | {fmt(float(r['observed']))} | {r['source']} | {fmt(float(r['initial_simulated']))} | "
+                f"{fmt(float(r['simulated']))} | {float(r['relative_error']):+.1%} | {within} |"
+            )
+        lines.append("")
+        targets = path.with_name(path.name.replace(".fit.csv", ".targets.csv"))
+        scenario = CALIBRATED.get(targets.name)
+        if scenario is not None and scenario.is_file() and targets.is_file():
+            lines += out_of_sample(targets, scenario, seeds, workers)
+            lines += drift_paragraph()
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs (the tests' settings)")
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="processes for replicates and seeds")
+    parser.add_argument("--out", type=Path, default=ROOT / "VALIDATION.md")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def timed(name: str, function, *a, **kw):
+        t = time.perf_counter()
+        out = function(*a, **kw)
+        timings[name] = time.perf_counter() - t
+        print(f"{name}: {timings[name]:.0f} s", file=sys.stderr)
+        return out
+
+    mmc = timed("M/M/c", check_mmc, (0.5, 0.8, 0.95), workers=args.workers, **settings["mmc"])
+    little = timed("Little", check_littles_law, BASELINE, workers=args.workers, **settings["little"])
+    conservation, conservation_config = timed("conservation", conservation_results, **settings["conservation"])
+    retention = timed("retention", check_housing_first_retention, BASELINE, workers=args.workers, **settings["retention"])
+    calibration_lines = timed("calibration check", calibration_section, settings["calibration_seeds"], args.workers)
+    everything = mmc + little + conservation + retention
+    applicable = [r for r in everything if r.passed is not None]
+    failed = [r for r in applicable if not r.passed]
+
+    from lda_sim.config import load_scenario
+
+    scenario = load_scenario(BASELINE)
+    amp = scenario.territory("aix-marseille-provence")
+    rate = amp.edges[scenario.pathway.transition_index["housing_first->street"]].rate_per_year
+    other = amp.edges[scenario.pathway.transition_index["housing_first->other_exit"]].rate_per_year
+    never13, never13_all = hazard_retention(rate, other, 13)
+    never24, never24_all = hazard_retention(rate, other, 24)
+    r13, r24 = retention
+
+    lines = [
+        "# Validation of lda_sim",
+        "",
+        f"Generated by `python scripts/validation_report.py{' --quick' if args.quick else ''}` (lda_sim {__version__}, commit "
+        f"{git_commit()}, {dt.date.today().isoformat()}, {time.perf_counter() - started:.0f} s on {args.workers} workers). "
+        "Each check is a function of `lda_sim/validation.py`; `tests/test_validation.py` runs the same functions on shorter runs. "
+        f"Intervals are {CONFIDENCE:.0%} Student-t intervals over independent replicates (seeds) or yearly batch means. "
+        "Stocks in the dataset are month-end snapshots: their mean over many months of a stationary run estimates the time "
+        "average without bias, and the first months (warm-up) are discarded.",
+        "",
+        f"**{len(applicable) - len(failed)} of {len(applicable)} applicable checks pass**"
+        + (f"; failing: {', '.join(r.check + ' — ' + r.name for r in failed)}." if failed else ".")
+        + f" {len(everything) - len(applicable)} items are not applicable (reasons below).",
+        "",
+        "## Summary",
+        "",
+        *table([r for r in everything if r.check != "Conservation"], with_check=True),
+        f"| Conservation | {len(conservation)} territory × replicate × unit records | 0 | max gap {fmt(max(r.simulated for r in conservation))} | — | 0 | "
+        + ("pass" if all(r.passed for r in conservation) else "**FAIL**") + " |",
+        "",
+        "## 1. Queueing theory: M/M/c (Erlang C)",
+        "",
+        "A configuration reduced to one queue (`lda_sim.validation.write_one_queue_config`): single persons arrive on the street "
+        "as a Poisson process, wait in one first-come-first-served list for a shelter of c places, stay an exponential time, "
+        "then leave. This is an M/M/c queue; with offered load a = λ/μ and load ρ = a/c, Erlang C gives the probability of "
+        "waiting C(c, a), the mean wait of all arrivals Wq = C / (cμ − λ) (zero waits included), the mean occupancy a and the "
+        "mean queue λWq. The simulated wait is the mean wait of all households served after the warm-up, measured in "
+        "continuous time (a household finding a free place is served at once with a wait of exactly 0). A check passes if "
+        "the simulated mean is within the larger of the interval's half-width and 1% of the expected value.",
+        "",
+        f"Configuration: {mmc[0].configuration}.",
+        "",
+        *table(mmc, with_note=True),
+        "",
+        "Near saturation (95%) the queue forgets its past slowly (relaxation time about 1/(cμ(1 − √ρ)²), some four "
+        "years here), and the mean wait grows like 1/(1 − ρ): a run that happens to draw 0.3% fewer arrivals than the "
+        "nominal rate waits some 6% less. The note gives the formula at the load the runs actually drew, as a diagnostic; "
+        "the test itself is against the nominal figures, with the interval over replicates. The occupancy, which mixes "
+        "fast, is the sharper test there.",
+        "",
+        "## 2. Little's law on the bundled baseline",
+        "",
+        "Per territory and state, on the stationary part of a run of `configs/scenarios/baseline.yaml`: L, the mean of the "
+        "month-end occupancy snapshots (households) over the window; λ, the households entering the state per day in the "
+        "window, from the dataset's flows (and arrivals); W, the mean stay of the households that entered in the window, "
+        "measured household by household (a tracking subclass of `Household`, no change to the model), the run going on after "
+        "the window so that their stays end. Tolerance: |L − λW| ≤ 5% of λW. A state is not applicable when its stays are "
+        "too long for the run (the stays still going on at the horizon hold more than 1% of the measured days: W would be cut "
+        "short, and with heavy-tailed stays the missing days are at least as many) or when its stock trends enough to bias "
+        "the identity by more than half the tolerance. The interval is that of yearly batch means of L.",
+        "",
+        f"Configuration: {little[0].configuration}.",
+        "",
+        *table(little, with_note=True),
+        "",
+        "The baseline starts from observed stocks and drifts for years (the household make-up of the full shelters changes, "
+        "social housing keeps filling from the lettings): the long-stay housing states (social housing, pension de famille, "
+        "IML mandate, Housing First, private housing) cannot be held to Little's law within a run of a few decades and are "
+        "left out with their reason rather than passed.",
+        "",
+        "## 3. Conservation of households",
+        "",
+        "For every territory, and every scenario and replicate when the dataset has those dimensions "
+        "(`check_conservation` loops over any dimension beyond a single run's): initial + cumulated entries − cumulated exits "
+        "= households in the non-exit states at each month end, in households and in persons. Expected largest gap: 0.",
+        "",
+        f"Configuration: {conservation_config}.",
+        "",
+        *table(conservation),
+        "",
+        "## 4. Housing First retention (Un Chez Soi d'Abord)",
+        "",
+        "Expected (S21, `shared/data/figures.csv`): 80% of the participants housed 13 months after being housed, 86% at "
+        "24 months. Simulated: every household entering `housing_first` in Aix-Marseille-Provence during the cohort window of "
+        "the bundled baseline is followed household by household (tracking subclass) through tenancy failures, returns to the "
+        "street and re-housing; housed = in any housing state 13 and 24 months after its first entry, over the whole cohort "
+        "(exits count as not housed). Tolerance: 3 points.",
+        "",
+        f"Configuration: {r13.configuration}.",
+        "",
+        *table(retention),
+        "",
+        f"Where the cohort is at 13 months: {r13.note.split(': ', 1)[1]}.",
+        f"At 24 months: {r24.note.split(': ', 1)[1]}.",
+        "",
+        "What the model can and cannot reproduce:",
+        "",
+        f"- The bundled territory derives the failure hazard `housing_first->street` = {rate:g} a year from the 13-month figure "
+        f"alone (−ln 0.80 / (13/12)), with a further `housing_first->other_exit` = {other:g} a year (assumed). Without re-housing, "
+        f"the share never having lost its flat is then {never13:.1%} at 13 months and {never24:.1%} at 24 months counting only "
+        f"failures ({never13_all:.1%} and {never24_all:.1%} counting every departure).",
+        "- With the whole pathway, some of those who fail are housed again (back into Housing First through its waiting "
+        "list, into social housing, or by their own means into private housing), which lifts the share housed at 13 months "
+        f"to {r13.simulated:.1%}, {'within' if r13.passed else 'outside'} 3 points of 80%"
+        + (
+            ": the hazard was derived as if nobody were re-housed, so the model, which re-houses, over-retains at 13 "
+            "months. A failure hazard raised until the 13-month share is 80% would lower the 24-month share further."
+            if not r13.passed and r13.simulated > r13.expected
+            else "."
+        ),
+        f"- At 24 months the model gives {r24.simulated:.1%} against 86%: "
+        + (
+            "within 3 points."
+            if r24.passed
+            else "the model cannot reach it, and not for want of tuning. Every exit from Housing First is a constant "
+            "hazard (`hazard` transitions: memoryless rates), so after month 13 the cohort keeps failing at the same rate "
+            "as in its first months, and can only regain ground through re-housing, which here goes through the ordinary "
+            "waiting lists (a household back on the street queues again like anyone else). The share housed therefore "
+            "falls between months 13 and 24, as the table shows. A rise from 80% to 86% needs a failure risk that falls "
+            "with time in the flat (most breakdowns come in the first months; the engine has duration laws, but only for "
+            "`stay` transitions, and the pathway makes Housing First exits hazards) and re-housing by the programme that "
+            "outpaces the later failures (the team keeps following a tenant who loses the flat: a dedicated re-housing "
+            "route with priority), or a different denominator (the 86% comes from a later wave of the evaluation, over "
+            "the participants still followed). A support policy (`support` slots lowering the hazard of supported "
+            "tenants) changes the rate, not its constancy. The check is reported as failing rather than forced: lowering "
+            "the hazard to lift the 24-month share would push the 13-month share further above 80%."
+        ),
+        "",
+        *calibration_lines,
+        "## Reproducing",
+        "",
+        "```bash",
+        "python scripts/validation_report.py          # this page",
+        "python -m pytest -q tests/test_validation.py tests/test_calibration.py",
+        "lda-sim calibrate configs/scenarios/baseline.yaml --targets configs/calibration/aix-marseille-provence.targets.csv \\",
+        "    --out configs/scenarios/baseline.calibrated.yaml --territories-dir configs/territories \\",
+        "    --report configs/calibration/aix-marseille-provence.fit.md --workers 2",
+        "```",
+        "",
+        "Timings of this report: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".",
+        "",
+    ]
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"Wrote {args.out}: {len(applicable) - len(failed)}/{len(applicable)} applicable checks pass", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
