@@ -61,6 +61,7 @@ def run(
     from .analysis import format_summary, summary_table
     from .model import HousingModel
     from .output import save_dataset
+    from .report import attach_inputs
     from .run import combine_scenarios
 
     if trajectories and (len(scenarios) > 1 or replicates or workers or scheduler):
@@ -89,7 +90,7 @@ def run(
             model = HousingModel(sc, seed=run_seed, trajectories=bool(trajectories))
         except ValueError as exc:
             _fail(str(exc))
-        datasets.append(_attach_inputs(model.run(), sc))
+        datasets.append(attach_inputs(model.run(), sc))
         click.echo(f"  {model.events_processed:,} events in {time.perf_counter() - started:.1f} s", err=True)
     try:
         ds = datasets[0] if len(datasets) == 1 else combine_scenarios(datasets)
@@ -197,15 +198,6 @@ def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int
     samples = latin_hypercube(ranges, lhs, run_seed) if lhs else None
     specs = plan_runs([scenario], seed=run_seed, replicates=replicates, years=years, grid=grid or None, samples=samples)
     _run_ensemble(specs, out, runs_dir, workers, scheduler)
-
-
-def _attach_inputs(ds, scenario):
-    """Record the scenario's inputs and sources on the dataset, for reports (when available)."""
-    try:
-        from .report import attach_inputs
-    except ImportError:
-        return ds
-    return attach_inputs(ds, scenario)
 
 
 @main.command()

@@ -12,7 +12,7 @@ import xarray as xr
 from .config import Scenario, load_scenario
 from .households import Household
 from .model import HousingModel
-from .report import combine_inputs
+from .report import attach_inputs, combine_inputs
 
 
 def run_scenario(
@@ -22,7 +22,8 @@ def run_scenario(
     years: float | None = None,
     household_class: type[Household] | None = None,
 ) -> xr.Dataset:
-    """Run one scenario to its horizon and return its dataset.
+    """Run one scenario to its horizon and return its dataset, with the scenario's inputs and
+    sources recorded in its attributes (as ``lda-sim run`` writes them).
 
     ``scenario`` is a loaded :class:`Scenario` or the path of a scenario file; ``seed`` and
     ``years`` override the scenario's own.
@@ -31,7 +32,7 @@ def run_scenario(
         scenario = load_scenario(scenario, years=years, seed=seed)
     elif years is not None:
         scenario = replace(scenario, years=float(years))
-    return HousingModel(scenario, seed=seed, household_class=household_class).run()
+    return attach_inputs(HousingModel(scenario, seed=seed, household_class=household_class).run(), scenario)
 
 
 def combine_scenarios(datasets: list[xr.Dataset]) -> xr.Dataset:
