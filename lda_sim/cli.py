@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,10 @@ def _load(path: str, **overrides: object):
 def main() -> None:
     """lda_sim: simulate households through the street, shelters and housing of territories
     under Logement d'abord policies, and project stocks, flows and waiting times."""
+    # Classes and functions named in scenario files ('module:Class') are imported like with
+    # `python -m`: from the current folder too (an installed console script leaves it out).
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 @main.command()

@@ -167,3 +167,21 @@ def test_a_bad_extension_is_a_config_error_naming_file_and_field(tmp_path: Path,
     assert str(path) in text and field in text and message in text
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2 and field in result.output
+
+
+def test_the_installed_command_imports_extensions_from_the_current_folder() -> None:
+    """`lda-sim` (a console script, without the current folder on its path) finds examples.*."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    command = Path(sys.executable).parent / "lda-sim"
+    if not command.exists():
+        command = Path(shutil.which("lda-sim") or "lda-sim")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([str(command), "validate", "examples/winter-plan.yaml"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "valid" in proc.stdout
