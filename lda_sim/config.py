@@ -23,7 +23,7 @@ from .allocation import resolve_rule
 from .errors import ConfigError
 from .overrides import Overrides
 from .laws import StayLaw, make_law
-from .pathway import Pathway, State, Transition
+from .pathway import Pathway
 from .provenance import Provenance, unwrap
 from .schema import NEEDS, PATHWAY_SCHEMA, SCENARIO_SCHEMA, TERRITORY_SCHEMA
 

@@ -25,7 +25,7 @@ import xarray as xr
 
 from . import streams
 from .allocation import resolve_rule
-from .config import EdgeParams, Scenario
+from .config import Scenario
 from .households import Household
 from .pathway import Transition
 from .recorder import MONTH_DAYS, Recorder

@@ -219,7 +219,7 @@ def test_bad_policies_are_reported_with_file_and_field(tmp_path: Path, policy: d
 def test_extends_inherits_settings_and_policies(tmp_path: Path) -> None:
     first = scenario_with(tmp_path, "first", {"type": "capacity_change", "state": "shelter", "start": "2025-01", "change_per_year": 12})
     second = tmp_path / "second.yaml"
-    second.write_text(yaml.safe_dump({"scenario": {"name": "second", "extends": "first.yaml", "years": 2,
+    second.write_text(yaml.safe_dump({"scenario": {"name": "second", "extends": first.name, "years": 2,
                                                     "policies": [{"type": "support", "start": "2025-01", "slots": 3, "states": ["housing"], "failure_reduction": 0.5}]}}))
     sc = load_scenario(second)
     assert sc.name == "second" and sc.years == 2 and sc.seed == 7
