@@ -12,11 +12,12 @@ depend on the number of workers.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,9 @@ import numpy as np
 import xarray as xr
 
 from .config import load_scenario
-from .model import HousingModel
 from .output import open_results, save_dataset
-from .report import attach_inputs, combine_inputs
+from .report import combine_inputs
+from .run import run_scenario
 
 #: Attributes that differ from run to run; they become coordinates or are dropped when combining.
 PER_RUN_ATTRS = ("seed", "events", "scenario", "scenario_description", "scenario_file", "policies", "inputs", "sources", "title")
@@ -100,7 +101,7 @@ def plan_runs(
     seeds = replicate_seeds(seed, replicates) if replicates else [seed]
     if grid:
         keys = list(grid)
-        points = [dict(zip(keys, combo)) for combo in _product([list(grid[k]) for k in keys])]
+        points = [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
     elif samples:
         points = samples
     else:
@@ -124,20 +125,9 @@ def plan_runs(
     return specs
 
 
-def _product(lists: list[list[Any]]) -> Iterable[tuple[Any, ...]]:
-    if not lists:
-        yield ()
-        return
-    for head in lists[0]:
-        for tail in _product(lists[1:]):
-            yield (head, *tail)
-
-
 def run_one(spec: RunSpec) -> xr.Dataset:
     """Run one spec in this process and return its dataset."""
-    scenario = load_scenario(spec.scenario, years=spec.years, seed=spec.seed, overrides=dict(spec.overrides))
-    ds = HousingModel(scenario).run()
-    return attach_inputs(ds, scenario)
+    return run_scenario(load_scenario(spec.scenario, years=spec.years, seed=spec.seed, overrides=dict(spec.overrides)))
 
 
 def run_to_file(spec: RunSpec, path: str) -> str:

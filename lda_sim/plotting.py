@@ -567,6 +567,17 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
+def _panels(n: int) -> tuple[Figure, list[Axes], int]:
+    """A figure with one panel per waiting list (at least one), room for a key when ``n`` > 0,
+    unused grid cells removed; returns the figure, its panels and the number of columns."""
+    fig = _new_figure(STAMP_BAND + KEY_BAND if n else STAMP_BAND)
+    nrows, ncols = _grid(n)
+    flat = list(fig.subplots(nrows, ncols, sharex=True, squeeze=False).flat)
+    for ax in flat[max(n, 1):]:
+        ax.remove()
+    return fig, flat[: max(n, 1)], ncols
+
+
 def _wait_limits(ax: Axes, x: np.ndarray, median: np.ndarray, p90: np.ndarray, run_p90: float, colour: str, lang: str) -> None:
     """Y range of a waits panel; a few extreme months (often the start-up months) go off scale.
 
@@ -632,13 +643,8 @@ def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: st
     starts, ends = _month_bounds(sub)
     mid = starts + (ends - starts) // 2
 
-    fig = _new_figure(STAMP_BAND + KEY_BAND if shown else STAMP_BAND)
-    nrows, ncols = _grid(len(shown))
-    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
-    flat = list(axes.flat)
-    for ax in flat[max(len(shown), 1):]:
-        ax.remove()
-    for i, ax in enumerate(flat[: max(len(shown), 1)]):
+    fig, flat, ncols = _panels(len(shown))
+    for i, ax in enumerate(flat):
         _style_axes(ax)
         if len(starts):
             ax.set_xlim(starts[0], ends[-1])
@@ -949,12 +955,7 @@ def plot_wait_distribution(ds: xr.Dataset, territory: str, *, lang: str = "fr", 
     years = _years(sub)
     bins = text["wait_bins"].split("|")
 
-    fig = _new_figure(STAMP_BAND + KEY_BAND if shown else STAMP_BAND)
-    nrows, ncols = _grid(len(shown))
-    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
-    flat = list(axes.flat)
-    for ax in flat[max(len(shown), 1):]:
-        ax.remove()
+    fig, flat, ncols = _panels(len(shown))
     if not shown:
         ax = flat[0]
         ax.set_axis_off()

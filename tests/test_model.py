@@ -12,6 +12,7 @@ from lda_sim.config import load_scenario
 from lda_sim.model import HousingModel
 from lda_sim.recorder import MONTH_DAYS
 from lda_sim.run import run_scenario
+from lda_sim.validation import write_one_queue_config
 
 DATA = Path(__file__).parent / "data"
 CONFIGS = Path(__file__).parent.parent / "configs"
@@ -142,36 +143,8 @@ def test_dataset_has_units_long_names_and_run_attributes(small: xr.Dataset) -> N
 
 def test_littles_law_on_a_stationary_queue(tmp_path: Path) -> None:
     """Mean occupancy = throughput x mean stay, on a shelter with exponential stays and no other exit."""
-    (tmp_path / "pathway.yaml").write_text(
-        """
-pathway:
-  name: one-queue
-  size_classes: {any: {max_persons: 1}}
-  kinds: {single: {persons: {1: 1.0}, isolated: true}}
-  states:
-    street: {kind: street}
-    shelter: {kind: shelter}
-    gone: {kind: exit}
-  transitions:
-    - {from: street, to: shelter, mode: queue}
-    - {from: shelter, to: gone, mode: stay}
-"""
-    )
-    (tmp_path / "territory.yaml").write_text(
-        """
-territory: {name: q, label: Q}
-population: {kinds: {single: 1.0}, needs: {low: 1.0}, regular_status_share: 1, priority_share: 0}
-inflows: {other: {households_per_year: 3650}}
-states:
-  shelter: {places: 10000, stay: {law: exponential, mean_days: 60}}
-transitions:
-  shelter->gone: {weight: 1}
-"""
-    )
-    (tmp_path / "scenario.yaml").write_text(
-        "scenario: {name: q, start: 2025-01, years: 6, seed: 5, pathway: pathway.yaml, territories: [territory.yaml]}\n"
-    )
-    ds = run_scenario(tmp_path / "scenario.yaml")
+    scenario = write_one_queue_config(tmp_path, places=10000, arrivals_per_year=3650, mean_stay_days=60, seed=5)
+    ds = run_scenario(scenario, years=6)
     stationary = dict(time=slice(12, None))  # discard the first year (start from empty)
     occupancy = float(ds.occupancy.sel(state="shelter").isel(stationary).mean().item())
     throughput_per_day = float(ds.flow.sel(transition="shelter->gone").isel(stationary).sum().item()) / (ds.sizes["time"] - 12) / MONTH_DAYS
