@@ -131,12 +131,17 @@ def read_yaml(path: str | Path, schema: dict[str, Any], patch: Callable[[dict[st
     if patch is not None:
         patch(data)
     _check_finite(data, file)
+    _validate(data, schema, file)
+    return data
+
+
+def _validate(data: dict[str, Any], schema: dict[str, Any], file: str) -> None:
+    """Check ``data`` against ``schema``; raise :class:`ConfigError` for the most relevant violation."""
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         field, message = _schema_message(error)
         raise ConfigError(file, _field_path(field), message)
-    return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,6 +239,9 @@ class TerritoryConfig:
     edges: dict[int, EdgeParams]
     costs: dict[int, tuple[str, float]] = field(default_factory=dict)  # state -> (basis, EUR per day)
     support_cost_per_slot_day: float = 0.0
+    region: str = ""
+    inhabitants: int | None = None
+    location: tuple[float, float] | None = None  # (latitude, longitude) of the main city
 
 
 @dataclass
@@ -253,6 +261,7 @@ class Scenario:
     sources: dict[str, str] = field(default_factory=dict)
     policies: list[Any] = field(default_factory=list)  # lda_sim.policies.Policy objects
     household_class: type | None = None  # a Household subclass named in the scenario file
+    mobility: Any = None  # lda_sim.mobility.Mobility, or None without mobility between territories
 
     @property
     def months(self) -> int:
@@ -268,12 +277,123 @@ class Scenario:
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
+#: Pathway sections whose entries a pathway file that extends another merges by name.
+_NAMED_SECTIONS = ("size_classes", "kinds", "states")
+
+
 def load_pathway(path: str | Path, records: list[Provenance] | None = None, overrides: Overrides | None = None) -> Pathway:
-    """Load and validate a pathway file."""
+    """Load and validate a pathway file, merged over the pathway it extends, if any.
+
+    ``pathway.extends`` (a path relative to the file) inherits the parent's size classes, kinds,
+    states and transitions, themselves possibly inherited. The file may add entries and change
+    inherited ones: a size class, kind or state by name, a transition by its from/to pair; the
+    fields it gives replace the inherited ones, the others are kept (e.g. a new ``label`` keeps
+    the ``kind``). Inherited entries keep their order and index; new ones come after them. The
+    name and description are the file's own. Nothing can be removed. Errors name the file and
+    field where the faulty entry was written; ``overrides`` address the merged pathway.
+    """
+    path = Path(path)
+    file = str(path)
     records = [] if records is None else records
-    patch = (lambda d: overrides.apply(d, "pathway", str(path), keep_prefix=True)) if overrides else None
-    data = unwrap(read_yaml(path, PATHWAY_SCHEMA, patch), str(path), "", records)
-    return Pathway(data, str(path))
+    data, origin = _merge_pathway(_pathway_chain(path))
+    if overrides:
+        overrides.apply(data, "pathway", file, keep_prefix=True)
+        _check_finite(data, file)
+        origin.update({p: (file, p) for p in overrides.values if p.startswith(("pathway.", "pathway["))})
+    try:
+        _validate(data, PATHWAY_SCHEMA, file)
+        return Pathway(_unwrap_pathway(data, origin, file, records), file)
+    except ConfigError as exc:
+        if exc.file != file:
+            raise
+        where, field_path = _locate(exc.field, origin, file)
+        raise ConfigError(where, field_path, exc.message) from None
+
+
+def _pathway_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """The pathway file and those it extends, the root first: (file, data checked against the schema)."""
+    file = str(path)
+    data = read_yaml(path, PATHWAY_SCHEMA)
+    parent = data["pathway"].pop("extends", None)
+    if parent is None:
+        return [(file, data)]
+    parent_path = path.parent / parent
+    chain = (*seen, path.resolve())
+    if parent_path.resolve() in chain:
+        loop = chain[chain.index(parent_path.resolve()):]
+        names = " -> ".join(p.name for p in (*loop, parent_path.resolve()))
+        raise ConfigError(file, "pathway.extends", f"{parent!r} extends this file again (a cycle: {names})")
+    if not parent_path.is_file():
+        raise ConfigError(file, "pathway.extends", f"no pathway file {parent_path} (the path is relative to this file)")
+    return [*_pathway_chain(parent_path, chain), (file, data)]
+
+
+def _merge_pathway(chain: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """The pathway files of ``chain`` (the root first) merged as :func:`load_pathway` says, and
+    where each entry and field of the result was given: {field path: (file, field path there)}."""
+    spec: dict[str, Any] = {}
+    origin: dict[str, tuple[str, str]] = {}
+
+    def merge(old: dict[str, Any], new: dict[str, Any], at: str, given_at: str, file: str) -> dict[str, Any]:
+        origin[at] = (file, given_at)
+        origin.update({f"{at}.{key}": (file, f"{given_at}.{key}") for key in new})
+        return {**old, **new}
+
+    for file, data in chain:
+        own = data["pathway"]
+        spec.pop("description", None)  # a description describes its own file, like a scenario's
+        for key in ("name", "description"):
+            if key in own:
+                spec[key] = own[key]
+                origin[f"pathway.{key}"] = (file, f"pathway.{key}")
+        for section in _NAMED_SECTIONS:
+            entries = spec.setdefault(section, {})
+            for name, entry in own.get(section, {}).items():
+                where = f"pathway.{section}.{name}"
+                entries[name] = merge(entries.get(name, {}), entry, where, where, file)
+        transitions = spec.setdefault("transitions", [])
+        inherited = {(t["from"], t["to"]): i for i, t in enumerate(transitions)}
+        given: set[tuple[str, str]] = set()
+        for j, t in enumerate(own.get("transitions", [])):
+            key, where = (t["from"], t["to"]), f"pathway.transitions[{j}]"
+            if key in given:
+                raise ConfigError(file, where, f"duplicate transition {key[0]}->{key[1]}")
+            given.add(key)
+            i = inherited.get(key, len(transitions))
+            if i == len(transitions):
+                transitions.append({})
+            transitions[i] = merge(transitions[i], t, f"pathway.transitions[{i}]", where, file)
+    return {"pathway": spec}, origin
+
+
+def _locate(field_path: str, origin: dict[str, tuple[str, str]], file: str) -> tuple[str, str]:
+    """The file and field path where a field of a merged pathway was written (``file`` and the
+    path itself for a field of no single entry, e.g. ``pathway.states``)."""
+    probe = field_path
+    while probe:
+        if probe in origin:
+            where, given_at = origin[probe]
+            return where, given_at + field_path[len(probe):]
+        cut = max(probe.rfind("."), probe.rfind("["))
+        probe = probe[:cut] if cut > 0 else ""
+    return file, field_path
+
+
+def _unwrap_pathway(data: dict[str, Any], origin: dict[str, tuple[str, str]], file: str, records: list[Provenance]) -> dict[str, Any]:
+    """A merged pathway with its sourced values unwrapped, each recorded with its own file and field."""
+
+    def fields(entry: dict[str, Any], at: str) -> dict[str, Any]:
+        return {key: unwrap(value, *_locate(f"{at}.{key}", origin, file), records) for key, value in entry.items()}
+
+    out: dict[str, Any] = {}
+    for key, value in data["pathway"].items():
+        if key in _NAMED_SECTIONS:
+            out[key] = {name: fields(entry, f"pathway.{key}.{name}") for name, entry in value.items()}
+        elif key == "transitions":
+            out[key] = [fields(t, f"pathway.transitions[{i}]") for i, t in enumerate(value)]
+        else:
+            out[key] = unwrap(value, *_locate(f"pathway.{key}", origin, file), records)
+    return {"pathway": out}
 
 
 def _population(spec: dict[str, Any], base: Population | None, pathway: Pathway, file: str, where: str) -> Population:
@@ -298,6 +418,13 @@ def _population(spec: dict[str, Any], base: Population | None, pathway: Pathway,
     )
 
 
+def _left_out(data: dict[str, Any], pathway: Pathway) -> set[str]:
+    """Optional states of the pathway that the territory file leaves out of ``states``: they have
+    no places or units there, hence no stay law and no parameters for the transitions leaving them."""
+    given = data.get("states", {})
+    return {s.name for s in pathway.states if s.optional and s.name not in given}
+
+
 def _state_params(
     data: dict[str, Any], pathway: Pathway, file: str
 ) -> tuple[dict[int, int], dict[int, list[int]], dict[int, Supply], dict[int, StayLaw]]:
@@ -310,10 +437,20 @@ def _state_params(
         if name not in pathway.state_index:
             raise ConfigError(file, f"states.{name}", f"unknown state {name!r} (states: {', '.join(pathway.state_index)})")
     size_names = pathway.size_class_names
+    left_out = _left_out(data, pathway)
     for state in pathway.states:
         spec = given.get(state.name, {})
         where = f"states.{state.name}"
         kind = state.capacity_kind
+        if state.name in left_out:
+            if kind == "shelter":
+                places[state.index] = 0
+            elif kind == "units":
+                units[state.index] = [0] * len(size_names)
+            else:  # turnover: an empty stock
+                first_class = {c: float(i == 0) for i, c in enumerate(size_names)}
+                supplies[state.index] = Supply(0, 0.0, 0.0, Mix.from_shares(first_class, file, f"{where}.size_mix"))
+            continue
         wrong_unit = {
             "shelter": ("units", "stock_units", "turnover_rate", "share_to_homeless", "size_mix"),
             "units": ("places", "stock_units", "turnover_rate", "share_to_homeless", "size_mix"),
@@ -371,9 +508,12 @@ def _edge_params(data: dict[str, Any], pathway: Pathway, file: str) -> dict[int,
         if key not in pathway.transition_index:
             raise ConfigError(file, f"transitions.{key}", f"unknown transition {key!r}: not an edge of pathway {pathway.name!r}")
     params: dict[int, EdgeParams] = {}
+    left_out = _left_out(data, pathway)
     for t in pathway.transitions:
         spec = {**t.defaults, **given.get(t.key, {})}
         where = f"transitions.{t.key}"
+        if t.origin.name in left_out and t.mode != "queue":  # nobody is ever there: no parameter needed
+            spec.setdefault("weight" if t.mode == "stay" else "rate_per_year", 0.0)
         allowed = {"queue": {"refusal_probability", "ready_after"}, "stay": {"weight"}, "hazard": {"rate_per_year"}}[t.mode]
         extra = set(given.get(t.key, {})) - allowed
         if extra:
@@ -396,7 +536,7 @@ def _edge_params(data: dict[str, Any], pathway: Pathway, file: str) -> dict[int,
         )
     for state in pathway.states:
         stay_edges = pathway.out_transitions(state.name, "stay")
-        if stay_edges:
+        if stay_edges and state.name not in left_out:
             total = sum(params[t.index].weight for t in stay_edges)
             if abs(total - 1) > SHARE_TOLERANCE:
                 keys = ", ".join(f"{t.key}={params[t.index].weight:g}" for t in stay_edges)
@@ -465,6 +605,9 @@ def load_territory(
         edges=_edge_params(data, pathway, file),
         costs=costs,
         support_cost_per_slot_day=support_cost,
+        region=data["territory"].get("region", ""),
+        inhabitants=data["territory"].get("inhabitants"),
+        location=(float(loc["lat"]), float(loc["lon"])) if (loc := data["territory"].get("location")) else None,
     )
 
 
@@ -590,6 +733,11 @@ def load_scenario(
         records.extend(wrapped)
         policies.append(build_policy(plain, file=policy_file, where=where, pathway=pathway, territories=names, start=start_month))
     household_class = _household_class(spec["household"], file) if "household" in spec else None
+    mobility = None
+    if "mobility" in spec:
+        from .mobility import build_mobility
+
+        mobility = build_mobility(unwrap(spec["mobility"], file, "scenario.mobility", records), pathway, territories, file)
     sources: dict[str, str] = {}
     if "sources" in spec:
         sources = load_sources(spec["sources"])
@@ -611,6 +759,7 @@ def load_scenario(
         sources=sources,
         policies=policies,
         household_class=household_class,
+        mobility=mobility,
     )
 
 

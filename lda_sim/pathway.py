@@ -24,6 +24,7 @@ class State:
     kind: str  # street, shelter, housing or exit
     supply: str | None  # for housing: units, turnover or open
     label: dict[str, str]
+    optional: bool = False  # a territory may leave it out: it then has no capacity there
 
     @property
     def capacity_kind(self) -> str:
@@ -80,7 +81,7 @@ class Pathway:
         self.size_classes = self._size_classes(spec["size_classes"])
         self.kinds = self._kinds(spec["kinds"])
         self.states: list[State] = [
-            State(name, i, s["kind"], s.get("supply"), s.get("label", {"fr": name, "en": name}))
+            State(name, i, s["kind"], s.get("supply"), s.get("label", {"fr": name, "en": name}), bool(s.get("optional", False)))
             for i, (name, s) in enumerate(spec["states"].items())
         ]
         self.state_index = {s.name: s.index for s in self.states}
@@ -129,6 +130,12 @@ class Pathway:
                 raise ConfigError(self.file, where, "a housing state needs a supply: units, turnover or open")
             if s.kind != "housing" and s.supply is not None:
                 raise ConfigError(self.file, f"{where}.supply", f"only housing states have a supply, not a {s.kind} state")
+            if s.optional and not s.capacitated:
+                raise ConfigError(
+                    self.file, f"{where}.optional",
+                    "only a state with a capacity (a shelter, or housing supplied by units or turnover) can be optional: "
+                    "a territory leaving it out has no places or units there",
+                )
         if not any(s.kind == "street" for s in self.states):
             raise ConfigError(self.file, "pathway.states", "the graph needs a state of kind street (where households arrive)")
         if not any(s.kind == "exit" for s in self.states):

@@ -14,7 +14,7 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 STATE_KINDS = ("street", "shelter", "housing", "exit")
 HOUSING_SUPPLIES = ("units", "turnover", "open")
 TRANSITION_MODES = ("queue", "stay", "hazard")
-CAUSES = ("eviction", "institution_exit", "violence", "migration", "family_breakup", "other")
+CAUSES = ("eviction", "institution_exit", "violence", "migration", "family_breakup", "other", "asylum")
 NEEDS = ("low", "medium", "high")
 ELIGIBILITY_ATTRIBUTES = ("kind", "isolated", "needs", "regular_status", "priority", "cause", "size_class")
 NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
@@ -126,12 +126,69 @@ ELIGIBILITY = _object(
     description="Household attributes allowed to take the transition (all listed attributes must match)",
 )
 
+_PATHWAY_KIND = _object(
+    {
+        "persons": sourced(
+            {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": "^[1-9][0-9]?$"},
+                "additionalProperties": share(),
+            },
+            "Distribution of persons per household of this kind",
+        ),
+        "isolated": {"type": "boolean"},
+    }
+)
+
+_PATHWAY_STATE = _object(
+    {
+        "kind": {"enum": list(STATE_KINDS)},
+        "supply": {"enum": list(HOUSING_SUPPLIES)},
+        "label": LABEL,
+        "optional": {
+            "type": "boolean",
+            "description": "A territory file may leave this state out (a state with a capacity only): it then has no places or units, and needs no stay law or parameters for the transitions leaving it",
+        },
+    }
+)
+
+_PATHWAY_TRANSITION = _object(
+    {
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "mode": {"enum": list(TRANSITION_MODES)},
+        "eligible": ELIGIBILITY,
+        "label": LABEL,
+        "weight": number(0, 1),
+        "rate_per_year": number(0),
+        "refusal_probability": number(0, 1),
+        "ready_after": sourced(STAY_LAW),
+    },
+    ("from", "to"),
+)
+
+#: What a complete pathway needs. A file that ``extends`` another gives only what it adds or
+#: changes (a state or kind by name, a transition by from/to); the merged pathway must be complete.
+_COMPLETE_PATHWAY: dict[str, Any] = {
+    "required": ["size_classes", "kinds", "states", "transitions"],
+    "properties": {
+        "kinds": {"additionalProperties": {"required": ["persons", "isolated"]}},
+        "states": {"minProperties": 2, "additionalProperties": {"required": ["kind"]}},
+        "transitions": {"minItems": 1, "items": {"required": ["mode"]}},
+    },
+}
+
 PATHWAY_SCHEMA: dict[str, Any] = _object(
     {
         "pathway": _object(
             {
                 "name": {"type": "string", "pattern": NAME_PATTERN},
                 "description": {"type": "string"},
+                "extends": {
+                    "type": "string",
+                    "description": "A pathway file (relative to this file) whose size classes, kinds, states and transitions this one inherits; it may add states and transitions and change them by name (a transition by from/to)",
+                },
                 "size_classes": {
                     "type": "object",
                     "minProperties": 1,
@@ -139,59 +196,12 @@ PATHWAY_SCHEMA: dict[str, Any] = _object(
                     "additionalProperties": _object({"max_persons": {"type": "integer", "minimum": 1}}, ("max_persons",)),
                     "description": "Housing size classes, in increasing max_persons",
                 },
-                "kinds": {
-                    "type": "object",
-                    "minProperties": 1,
-                    "propertyNames": {"pattern": NAME_PATTERN},
-                    "additionalProperties": _object(
-                        {
-                            "persons": sourced(
-                                {
-                                    "type": "object",
-                                    "minProperties": 1,
-                                    "propertyNames": {"pattern": "^[1-9][0-9]?$"},
-                                    "additionalProperties": share(),
-                                },
-                                "Distribution of persons per household of this kind",
-                            ),
-                            "isolated": {"type": "boolean"},
-                        },
-                        ("persons", "isolated"),
-                    ),
-                },
-                "states": {
-                    "type": "object",
-                    "minProperties": 2,
-                    "propertyNames": {"pattern": NAME_PATTERN},
-                    "additionalProperties": _object(
-                        {
-                            "kind": {"enum": list(STATE_KINDS)},
-                            "supply": {"enum": list(HOUSING_SUPPLIES)},
-                            "label": LABEL,
-                        },
-                        ("kind",),
-                    ),
-                },
-                "transitions": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": _object(
-                        {
-                            "from": {"type": "string"},
-                            "to": {"type": "string"},
-                            "mode": {"enum": list(TRANSITION_MODES)},
-                            "eligible": ELIGIBILITY,
-                            "label": LABEL,
-                            "weight": number(0, 1),
-                            "rate_per_year": number(0),
-                            "refusal_probability": number(0, 1),
-                            "ready_after": sourced(STAY_LAW),
-                        },
-                        ("from", "to", "mode"),
-                    ),
-                },
+                "kinds": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": NAME_PATTERN}, "additionalProperties": _PATHWAY_KIND},
+                "states": {"type": "object", "propertyNames": {"pattern": NAME_PATTERN}, "additionalProperties": _PATHWAY_STATE},
+                "transitions": {"type": "array", "items": _PATHWAY_TRANSITION},
             },
-            ("name", "size_classes", "kinds", "states", "transitions"),
+            ("name",),
+            **{"if": {"required": ["extends"]}, "else": _COMPLETE_PATHWAY},
         )
     },
     ("pathway",),
@@ -240,6 +250,15 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
                 "name": {"type": "string", "pattern": NAME_PATTERN},
                 "label": {"type": "string"},
                 "description": {"type": "string"},
+                "region": {"type": "string", "description": "Region (used to link territories for mobility)"},
+                "inhabitants": number(1, integer=True, description="Population of the territory (persons)"),
+                "location": sourced(
+                    _object(
+                        {"lat": {"type": "number", "minimum": -90, "maximum": 90}, "lon": {"type": "number", "minimum": -180, "maximum": 180}},
+                        ("lat", "lon"),
+                    ),
+                    "Coordinates of the main city, decimal degrees (distances between territories)",
+                ),
             },
             ("name", "label"),
         ),
@@ -406,6 +425,46 @@ PRIORITY_RULE = {
     "description": "A built-in rule (fcfs, priority_first, longest_in_system, vulnerability) or 'module:function'",
 }
 
+MOBILITY: dict[str, Any] = _object(
+    {
+        "states": {
+            "type": "array", "items": {"type": "string"}, "minItems": 1,
+            "description": "Housing states supplied by turnover whose lettings may go to households waiting in another territory",
+        },
+        "offer_share": number(0, 1, description="Share of a territory's lettings to homeless households offered to households waiting elsewhere"),
+        "offer_shares": {
+            "type": "object", "additionalProperties": number(0, 1),
+            "description": "Per territory name, overrides offer_share",
+        },
+        "acceptance": _object(
+            {
+                "at_zero_km": number(0, 1, description="Probability of accepting an offer in a neighbouring territory at distance 0"),
+                "halving_km": sourced({"type": "number", "exclusiveMinimum": 0}, "Distance over which the acceptance probability halves"),
+            },
+            ("at_zero_km", "halving_km"),
+        ),
+        "links": _object(
+            {
+                "max_km": number(0, description="Link every pair of territories closer than this (great-circle distance of their locations)"),
+                "same_region": {"type": "boolean", "description": "Also link every pair of territories of the same region"},
+                "edges": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "between": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+                            "distance_km": number(0),
+                        },
+                        ("between",),
+                    ),
+                    "description": "Explicit links; the distance defaults to the great-circle distance of the two locations",
+                },
+            }
+        ),
+    },
+    ("states", "offer_share", "acceptance"),
+    description="Residential mobility between territories: lettings offered to households waiting elsewhere",
+)
+
 SCENARIO_SCHEMA: dict[str, Any] = _object(
     {
         "scenario": _object(
@@ -432,6 +491,7 @@ SCENARIO_SCHEMA: dict[str, Any] = _object(
                 "extends": {"type": "string", "description": "A scenario file whose settings and policies this one inherits"},
                 "household": {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "description": "Household class by import path 'module:Class' (a subclass of lda_sim.households.Household)"},
                 "policies": {"type": "array", "items": POLICY},
+                "mobility": MOBILITY,
             },
             ("name",),
         )
