@@ -62,6 +62,7 @@ class Household(mesa.Agent):
         self.token: int = 0  # bumped at each move: pending events of an older state are stale
         self.visits: dict[int, int] = {}  # state -> visits so far
         self.offers: dict[int, int] = {}  # target state -> offers received
+        self.mobility_offers: int = 0  # offers received from other territories
         self.queue_since: dict[int, float] = {}  # target state -> time the household began waiting
         self.tickets: dict[int, int] = {}  # target state -> ticket of its live entry in the waiting list
         self._profile = (self.kind, self.isolated, self.needs, self.regular_status, self.priority, self.cause, self.size_class)
@@ -79,6 +80,11 @@ class Household(mesa.Agent):
             return True
         n = self.offers.get(transition.target.index, 0)
         return self.uniform(streams.tag(streams.OFFER, transition.target.index, n)) >= refusal_probability
+
+    def accepts_move(self, destination: Territory, probability: float) -> bool:
+        """Whether the household accepts an offer of a home in another territory, which a household
+        like it accepts with ``probability`` (falling with distance, see :mod:`lda_sim.mobility`)."""
+        return self.uniform(streams.tag(streams.MOBILITY, destination.index, self.mobility_offers)) < probability
 
     # --- eligibility ---------------------------------------------------------------------------
     def profile(self) -> tuple[Any, ...]:

@@ -28,6 +28,18 @@ class StayLaw:
     def mean_days(self) -> float:
         raise NotImplementedError
 
+    def sample_length_biased(self, u: float, v: float) -> float:
+        """A duration drawn with density proportional to ``duration x density``: the law of the
+        stay in progress of someone found in the state on a given day (at equilibrium), from two
+        uniforms. Exact for the built-in laws; this generic fallback picks among 16 draws."""
+        candidates = [self.sample((k + u) / 16) for k in range(16)]
+        pick, acc = v * sum(candidates), 0.0
+        for c in candidates:
+            acc += c
+            if pick < acc:
+                return c
+        return candidates[-1]
+
 
 @dataclass(frozen=True)
 class Exponential(StayLaw):
@@ -36,6 +48,9 @@ class Exponential(StayLaw):
 
     def sample(self, u: float) -> float:
         return -self.mean * math.log(u)
+
+    def sample_length_biased(self, u: float, v: float) -> float:
+        return -self.mean * (math.log(u) + math.log(v))  # Gamma(2, mean)
 
     @property
     def mean_days(self) -> float:
@@ -51,6 +66,9 @@ class LogNormal(StayLaw):
     def sample(self, u: float) -> float:
         return self.median * math.exp(self.sigma * _STANDARD_NORMAL.inv_cdf(u))
 
+    def sample_length_biased(self, u: float, v: float) -> float:
+        return self.median * math.exp(self.sigma**2 + self.sigma * _STANDARD_NORMAL.inv_cdf(u))  # log-mean shifted by sigma^2
+
     @property
     def mean_days(self) -> float:
         return self.median * math.exp(self.sigma**2 / 2)
@@ -62,6 +80,9 @@ class Fixed(StayLaw):
     name = "fixed"
 
     def sample(self, u: float) -> float:
+        return self.days
+
+    def sample_length_biased(self, u: float, v: float) -> float:
         return self.days
 
     @property
@@ -90,6 +111,18 @@ class Empirical(StayLaw):
         low = cumulative[i - 1] if i else 0.0
         fraction = (u - low) / (cumulative[i] - low) if cumulative[i] > low else 0.5
         return self.edges[i] + fraction * (self.edges[i + 1] - self.edges[i])
+
+    def sample_length_biased(self, u: float, v: float) -> float:
+        """Bin i with weight share_i x its mean; within it, density proportional to x."""
+        weights = [s * (a + b) / 2 for s, a, b in zip(self.shares, self.edges, self.edges[1:])]
+        pick, acc, i = u * sum(weights), 0.0, len(weights) - 1
+        for k, w in enumerate(weights):
+            acc += w
+            if pick < acc:
+                i = k
+                break
+        a, b = self.edges[i], self.edges[i + 1]
+        return math.sqrt(a * a + v * (b * b - a * a))  # inverse of the CDF (x^2 - a^2) / (b^2 - a^2)
 
     @property
     def mean_days(self) -> float:

@@ -31,7 +31,6 @@ from .pathway import Transition
 from .recorder import MONTH_DAYS, Recorder
 from .territory import DAYS_PER_YEAR, MAX_PERSONS_BIN, Routes, Territory
 
-_INITIAL_CANDIDATES = 16  # length-biased draws for the elapsed stay of the initial population
 _MAX_REJECTIONS = 10_000
 _uniform = streams.uniform
 _STAY_TAG = streams.tag(streams.STAY)
@@ -100,6 +99,15 @@ class HousingModel(mesa.Model):
         self._housing_states = {s.index for s in self.pathway.states if s.kind == "housing"}
         self._edges = {(t.origin.index, t.target.index): t for t in self.pathway.transitions}
         self.policies = list(scenario.policies)
+        self.mobility = scenario.mobility
+        self._links: list[list[tuple[int, float, float]]] = [[] for _ in self.territories]
+        self._exchange: list[tuple[float, streams.BlockStream | None]] = [(0.0, None) for _ in self.territories]
+        if self.mobility is not None:
+            self._links = self.mobility.neighbours([t.name for t in self.territories])
+            for t in self.territories:
+                share = self.mobility.offer_share[t.name]
+                if share > 0 and self._links[t.index]:
+                    self._exchange[t.index] = (share, streams.BlockStream(streams.process_rng(seed, t.name, "mobility")))
         self._populating = True
         for policy in self.policies:
             policy.install(self)
@@ -137,10 +145,11 @@ class HousingModel(mesa.Model):
             state = self.pathway.states[state_index]
             rng = streams.BlockStream(streams.process_rng(self.seed, config.name, "initial", state.name))
             entering = [t for t in self.pathway.transitions if t.target.index == state_index]
+            cause, population = self._initial_cause(config, entering)
             placed = rejections = 0
             while placed < count:
                 _, _, hseed = rng.next()
-                h = self._new_household(territory, hseed, "other", config.population)
+                h = self._new_household(territory, hseed, cause, population)
                 fits = (
                     territory.has_room(state_index, h)
                     and (not state.capacitated or any(h.is_eligible(t, names) for t in entering))
@@ -164,6 +173,18 @@ class HousingModel(mesa.Model):
                 remaining, elapsed = self._initial_stay(territory, state_index, h)
                 self._enter(h, state_index, stay_days=remaining, elapsed=elapsed)
 
+    @staticmethod
+    def _initial_cause(config: Any, entering: list[Transition]) -> tuple[str, Any]:
+        """Cause and population mix of a state's initial occupants: "other" and the territory's
+        mix, unless every way into the state is reserved to some causes (e.g. asylum housing):
+        then the first of those causes, with its inflow's mix when the territory has one."""
+        allowed = [t.eligible.get("cause") for t in entering]
+        if not entering or any(a is None for a in allowed):
+            return "other", config.population
+        causes = sorted(set().union(*allowed))
+        inflow = next((f for f in config.inflows if f.cause in causes), None)
+        return (inflow.cause, inflow.population) if inflow else (causes[0], config.population)
+
     def _initial_stay(self, territory: Territory, state: int, h: Household) -> tuple[float | None, float]:
         """Remaining stay and elapsed time of a household already in ``state`` at the start.
 
@@ -172,16 +193,8 @@ class HousingModel(mesa.Model):
         law = territory.stays[state]
         if law is None:
             return None, 0.0
-        candidates = [law.sample(h.uniform(streams.tag(streams.ELAPSED, state, k))) for k in range(_INITIAL_CANDIDATES)]
-        total = sum(candidates)
-        pick = h.uniform(streams.tag(streams.ELAPSED, state, _INITIAL_CANDIDATES)) * total
-        acc, chosen = 0.0, candidates[-1]
-        for c in candidates:
-            acc += c
-            if pick < acc:
-                chosen = c
-                break
-        elapsed = chosen * h.uniform(streams.tag(streams.ELAPSED, state, _INITIAL_CANDIDATES + 1))
+        chosen = law.sample_length_biased(h.uniform(streams.tag(streams.ELAPSED, state, 0)), h.uniform(streams.tag(streams.ELAPSED, state, 1)))
+        elapsed = chosen * h.uniform(streams.tag(streams.ELAPSED, state, 2))
         return chosen - elapsed, elapsed
 
     # --- the event queue ------------------------------------------------------------------------
@@ -392,8 +405,45 @@ class HousingModel(mesa.Model):
         self._schedule_letting(territory, state)
 
     def _let(self, territory: Territory, state: int, size_class: int) -> None:
-        used = self._offer_until_accepted(territory, state, (size_class,))
+        share, stream = self._exchange[territory.index]
+        if stream is not None and state in self.mobility.states and self._offer_elsewhere(territory, state, size_class, share, stream):
+            used = True
+        else:
+            used = self._offer_until_accepted(territory, state, (size_class,))
         self.recorder.record_letting(territory.index, state, used, self._month)
+
+    def _offer_elsewhere(self, territory: Territory, state: int, size_class: int, share: float, stream: streams.BlockStream) -> bool:
+        """Maybe offer a letting of ``territory`` to a household waiting in a linked territory.
+
+        With probability ``share`` the letting goes on the exchange: a linked territory is drawn
+        with weight (households waiting there for ``state``) x (acceptance at that distance), and
+        its first household in line for this size of home gets the offer. Returns whether a
+        household accepted (and moved); otherwise the letting stays with ``territory``.
+        """
+        _, u, _ = stream.next()
+        if u >= share:
+            return False
+        candidates, total = [], 0.0
+        for j, distance, probability in self._links[territory.index]:
+            waiting = self.territories[j].waiting[state].count
+            if waiting and probability > 0:
+                total += waiting * probability
+                candidates.append((total, j, probability))
+        if not candidates:
+            return False
+        pick = (u / share) * total  # u is uniform on [0, share) here: reuse it
+        j, probability = next(((j, p) for c, j, p in candidates if pick < c), candidates[-1][1:])
+        h = self.territories[j].waiting[state].best((size_class,))
+        if h is None:
+            return False
+        accepted = h.accepts_move(territory, probability)
+        h.mobility_offers += 1
+        self.recorder.record_mobility_offer(territory.index, accepted, self._month)
+        if not accepted:
+            return False
+        self.recorder.record_wait(territory.index, state, self._now - h.queue_since[state], self._month)
+        self._move(h, self._edges[h.state, state], destination=territory)
+        return True
 
     def _depart(self, h: Household, payload: tuple[int, Transition]) -> None:
         token, transition = payload
@@ -505,8 +555,8 @@ class HousingModel(mesa.Model):
         if room:
             self._pending.append((territory, target))
 
-    def _move(self, h: Household, transition: Transition) -> None:
-        """Move ``h`` along ``transition`` now."""
+    def _move(self, h: Household, transition: Transition, destination: Territory | None = None) -> None:
+        """Move ``h`` along ``transition`` now; with ``destination``, into that other territory."""
         territory = h.territory
         origin = h.state
         target = transition.target.index
@@ -524,7 +574,13 @@ class HousingModel(mesa.Model):
             waiting = territory.waiting
             for state in list(h.tickets):
                 waiting[state].discard(h)
-        self.recorder.record_move(territory.index, transition.index, h.persons, self._month)
+        if destination is None:
+            self.recorder.record_move(territory.index, transition.index, h.persons, self._month)
+        else:
+            self.recorder.record_migration(territory.index, destination.index, origin, target, h.persons, self._month)
+            h.territory = destination
+            h.profile_id = destination.profile_id(h)
+            h.queue_since.clear()  # its waits in the territory it leaves are over
         if self.moves is not None:
             self._moving = transition.index
         if target in self._exit_states:
@@ -536,7 +592,7 @@ class HousingModel(mesa.Model):
             h.remove()
         else:
             # demand carries over to the new state where it can still wait for the same target
-            routes = territory.routes(target, h)
+            routes = h.territory.routes(target, h)
             kept = routes.queue_targets
             for state in [s for s in h.queue_since if s not in kept or s == target]:
                 del h.queue_since[state]

@@ -223,6 +223,11 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "band": "10e–90e centile sur {n} répliques",
                 "vs_baseline": "{delta} par rapport à « {baseline} »",
                 "indicators_title": "Indicateurs clés par territoire",
+                "migration_title": "Mobilité : ménages relogés dans un autre territoire, {start} – {end}",
+                "migration_origin": "Territoire où le ménage attendait",
+                "migration_destination": "Territoire du logement",
+                "migration_total": "Total",
+                "migration_note": "{shown} des {total} ménages relogés dans un autre territoire ; {n} principaux territoires",
                 "indicators_title_part": "Indicateurs clés par territoire ({part}/{parts})",
                 "ind_street": "Personnes à la rue",
                 "response_title": "{indicator} selon {parameter}",
@@ -292,6 +297,11 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "band": "10th–90th percentile over {n} replicates",
                 "vs_baseline": "{delta} vs “{baseline}”",
                 "indicators_title": "Key indicators by territory",
+                "migration_title": "Mobility: households housed in another territory, {start} – {end}",
+                "migration_origin": "Territory where the household waited",
+                "migration_destination": "Territory of the home",
+                "migration_total": "Total",
+                "migration_note": "{shown} of the {total} households housed in another territory; top {n} territories",
                 "indicators_title_part": "Key indicators by territory ({part}/{parts})",
                 "ind_street": "Persons on the street",
                 "response_title": "{indicator} against {parameter}",
@@ -1430,7 +1440,10 @@ class Chart:
 #: Kinds of charts drawn for each territory (and scenario), in order.
 #: Dimensions of a results dataset that are not swept parameters.
 RESULT_DIMS = frozenset(
-    {"scenario", "replicate", "territory", "state", "time", "transition", "cause", "exit_state", "statistic", "state_group", "wait_bin", "quantile"}
+    {
+        "scenario", "replicate", "territory", "state", "time", "transition", "cause", "exit_state", "statistic", "state_group",
+        "wait_bin", "quantile", "origin", "destination",
+    }
 )
 
 
@@ -1498,6 +1511,60 @@ TERRITORIES_PER_INDICATORS_FIGURE = 3
 TERRITORIES_PER_COMPARISON_FIGURE = 6
 
 
+# --------------------------------------------------------------------------------------------
+# Mobility between territories
+# --------------------------------------------------------------------------------------------
+#: Territories shown in the migration matrix (those with the most moves in and out).
+MIGRATION_TOP = 15
+
+
+def has_migration(ds: xr.Dataset) -> bool:
+    """Whether ``ds`` records any household moving between territories."""
+    return "migration" in ds and bool(ds["migration"].sum() > 0)
+
+
+def plot_migration(ds: xr.Dataset, *, lang: str = "fr", scenario: str | None = None, top: int = MIGRATION_TOP) -> Figure:
+    """Households housed in another territory than the one where they waited, over the run, as an
+    origin x destination matrix of the ``top`` territories with the most moves (a colour scale on
+    counts, each cell labelled), with each row's and column's totals."""
+    text = _check_lang(lang)
+    run = _run(ds, scenario)
+    total_moves = run["migration"].sum("time")
+    total = float(total_moves.sum())
+    if total <= 0:
+        raise ValueError("no household moved between territories in this dataset")
+    volume = total_moves.sum("destination").values + total_moves.sum("origin").values
+    names = [str(t) for t in run["origin"].values]
+    order = [names[i] for i in np.argsort(-volume, kind="stable") if volume[i] > 0][:top]
+    matrix = total_moves.sel(origin=order, destination=order).values
+    labels = _territory_labels(ds)
+    fig = _new_figure()
+    fig.set_layout_engine("none")  # axes placed by hand: long territory names need a wide margin
+    ax = fig.add_axes((0.25, STAMP_BAND + 0.17, 0.62, 0.62))
+    shown = np.ma.masked_where(matrix <= 0, matrix)
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=max(float(matrix.max()), 1.0), aspect="auto")
+    image.set_gid("migration_matrix")
+    for i in range(len(order)):
+        for j in range(len(order)):
+            if matrix[i, j] > 0:
+                dark = matrix[i, j] > 0.6 * matrix.max()
+                ax.text(j, i, _number_formatter(lang)(matrix[i, j], 0), ha="center", va="center",
+                        fontsize=TICK_SIZE - 3 if len(order) > 8 else TICK_SIZE - 1, color="white" if dark else "#222222")
+    ax.set_xticks(range(len(order)), [labels.get(t, t) for t in order], rotation=35, ha="right", fontsize=TICK_SIZE - 3)
+    ax.set_yticks(range(len(order)), [f"{labels.get(t, t)}  ({_number_formatter(lang)(r, 0)})" for t, r in zip(order, matrix.sum(axis=1))], fontsize=TICK_SIZE - 3)
+    ax.set_xlabel(text["migration_destination"], fontsize=TICK_SIZE)
+    ax.set_ylabel(text["migration_origin"], fontsize=TICK_SIZE)
+    cbar = fig.colorbar(image, cax=fig.add_axes((0.885, STAMP_BAND + 0.17, 0.015, 0.62)))
+    cbar.ax.tick_params(labelsize=TICK_SIZE - 3)
+    start, end = _short_month(run["time"].values[0], lang), _short_month(run["time"].values[-1], lang)
+    fig.suptitle(text["migration_title"].format(start=start, end=end), fontsize=TITLE_SIZE, x=0.01, y=0.97, ha="left")
+    fmt = _number_formatter(lang)
+    fig.text(0.01, 0.885, text["migration_note"].format(shown=fmt(matrix.sum(), 0), total=fmt(total, 0), n=len(order)),
+             fontsize=TICK_SIZE - 1, color="#444444")
+    _stamp(fig, ds, lang)
+    return fig
+
+
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
@@ -1536,6 +1603,10 @@ def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> lis
     if has_cost(ds):
         for territory in territories:
             charts.append(Chart(f"cost_{_safe_name(territory)}", "cost", partial(plot_cost, ds, territory, lang=lang), territory))
+    if has_migration(ds):
+        for scenario in scenario_names(ds):
+            stem = "migration" + (f"_{_safe_name(scenario)}" if "scenario" in ds.dims else "")
+            charts.append(Chart(stem, "migration", partial(plot_migration, ds, lang=lang, scenario=scenario), None, scenario))
     plots: dict[str, Callable[..., Figure]] = {
         "occupancy": plot_occupancy, "flows": partial(plot_flows, period=period), "waits": plot_waits,
         "wait_distribution": plot_wait_distribution, "capacity": plot_capacity,

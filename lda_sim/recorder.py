@@ -52,6 +52,12 @@ class Recorder:
         self.support_cost = np.zeros((t, m))
         self.prevented = np.zeros((t, len(CAUSES), m), dtype=np.int64)
         self.diverted = np.zeros((t, len(CAUSES), m), dtype=np.int64)
+        self.migration = np.zeros((t, t, m), dtype=np.int64)
+        self.migration_persons = np.zeros((t, t, m), dtype=np.int64)
+        self.migration_out = np.zeros((t, s, m), dtype=np.int64)
+        self.migration_in = np.zeros((t, s, m), dtype=np.int64)
+        self.mobility_offers = np.zeros((t, m), dtype=np.int64)
+        self.mobility_refusals = np.zeros((t, m), dtype=np.int64)
         self.to_housing: list[list[float]] = [[] for _ in range(t)]
         self.to_housing_months: list[list[int]] = [[] for _ in range(t)]
         self.initial = np.zeros((t, s), dtype=np.int64)
@@ -67,6 +73,17 @@ class Recorder:
     def record_move(self, territory: int, transition: int, persons: int, m: int) -> None:
         self.flow[territory, transition, m] += 1
         self.flow_persons[territory, transition, m] += persons
+
+    def record_migration(self, origin: int, destination: int, from_state: int, to_state: int, persons: int, m: int) -> None:
+        self.migration[origin, destination, m] += 1
+        self.migration_persons[origin, destination, m] += persons
+        self.migration_out[origin, from_state, m] += 1
+        self.migration_in[destination, to_state, m] += 1
+
+    def record_mobility_offer(self, territory: int, accepted: bool, m: int) -> None:
+        self.mobility_offers[territory, m] += 1
+        if not accepted:
+            self.mobility_refusals[territory, m] += 1
 
     def record_entry(self, territory: int, cause: str, persons: int, m: int) -> None:
         c = self._cause_index[cause]
@@ -211,12 +228,23 @@ class Recorder:
                     "Time from entering the system to a first home, of the households housed during the month",
                 ),
                 "time_to_housing_run": var(("territory", "statistic"), to_housing_run, "days", "Time from entering the system to a first home, over the run"),
+                "migration": var(
+                    ("origin", "destination", "time"), self.migration, "households",
+                    "Households that moved from a territory to a home in another during the month (mobility)",
+                ),
+                "migration_persons": var(("origin", "destination", "time"), self.migration_persons, "persons", "Persons that moved between territories during the month"),
+                "migration_out": var(tsm, self.migration_out, "households", "Households that left the state for a home in another territory during the month"),
+                "migration_in": var(tsm, self.migration_in, "households", "Households from another territory that entered the state during the month"),
+                "mobility_offers": var(("territory", "time"), self.mobility_offers, "offers", "Lettings of the territory offered to households waiting in another territory during the month"),
+                "mobility_refusals": var(("territory", "time"), self.mobility_refusals, "offers", "Offers to households of another territory refused during the month"),
                 "initial_occupancy": var(("territory", "state"), self.initial, "households", "Households in each state at the start"),
                 "initial_occupancy_persons": var(("territory", "state"), self.initial_persons, "persons", "Persons in each state at the start"),
             },
             coords={
                 "territory": ("territory", [t.name for t in sc.territories], {"long_name": "Territory"}),
                 "territory_label": ("territory", [t.label for t in sc.territories]),
+                "origin": ("origin", [t.name for t in sc.territories], {"long_name": "Territory left"}),
+                "destination": ("destination", [t.name for t in sc.territories], {"long_name": "Territory entered"}),
                 "state": ("state", states, {"long_name": "State of the pathway graph"}),
                 "state_kind": ("state", [s.kind for s in pathway.states]),
                 "state_label_fr": ("state", [s.label["fr"] for s in pathway.states]),

@@ -115,7 +115,7 @@ def test_missing_referenced_file(make_config: Callable[..., Path], patch: Callab
         ({"territory": lambda d: d["states"]["shelter"].update(beds=3)}, TERRITORY, "states.shelter", "beds"),
         ({"territory": lambda d: d["transitions"]["street->exit"].update(rate=3)}, TERRITORY, "transitions.street->exit", "rate"),
         ({"territory": lambda d: d["inflows"].update(war={"households_per_year": 3})}, TERRITORY, "inflows", "war"),
-        ({"territory": lambda d: d["territory"].update(region="PACA")}, TERRITORY, "territory", "region"),
+        ({"territory": lambda d: d["territory"].update(department="13")}, TERRITORY, "territory", "department"),
         ({"pathway": lambda d: d["pathway"]["states"]["shelter"].update(places=3)}, PATHWAY, "pathway.states.shelter", "places"),
         ({"pathway": edge(0, speed=3)}, PATHWAY, "pathway.transitions[0]", "speed"),
         ({"pathway": edge(3, eligible={"age": ["old"]})}, PATHWAY, "pathway.transitions[3].eligible", "age"),

@@ -153,3 +153,23 @@ def test_littles_law_on_a_stationary_queue(tmp_path: Path) -> None:
     assert occupancy == pytest.approx(10 * 60, rel=0.05)
     # nobody waits when places are ample: waits are measured in continuous time, so exactly 0
     assert float(ds.wait_days_run.sel(state="shelter", statistic="p90").item()) == 0.0
+
+
+@pytest.mark.parametrize(
+    "law_spec",
+    [
+        {"law": "exponential", "mean_days": 100},
+        {"law": "lognormal", "median_days": 100, "sigma": 0.8},
+        {"law": "empirical", "edges_days": [0, 10, 100, 400], "shares": [0.5, 0.3, 0.2]},
+        {"law": "fixed", "days": 30},
+    ],
+)
+def test_initial_stays_are_length_biased(law_spec: dict) -> None:
+    """The stay in progress of someone present on a given day has mean E[X^2] / E[X]."""
+    from lda_sim.laws import make_law
+
+    law = make_law(law_spec)
+    rng = np.random.default_rng(5)
+    plain = np.array([law.sample(u) for u in rng.random(100_000)])
+    biased = np.array([law.sample_length_biased(u, v) for u, v in rng.random((100_000, 2))])
+    assert biased.mean() == pytest.approx((plain**2).mean() / plain.mean(), rel=0.03)
