@@ -1,7 +1,10 @@
-"""Why the model keeps its own event heap: Mesa 3.5 event scheduling against a plain heapq.
+"""Why the model keeps its own event queue: Mesa 3.5 event scheduling against a plain heapq,
+and one big heap against the model's calendar queue when a million events are pending.
 
 Schedules and runs N events with bound-method callbacks both ways and prints microseconds per
-event. Usage: python benchmarks/bench_events.py [N]
+event; then holds ``--pending`` events (as a national run does: one departure per household) and
+times pop-and-reschedule steps on one heap and on :meth:`lda_sim.model.HousingModel.schedule`'s
+calendar queue. Usage: python benchmarks/bench_events.py [N] [--pending P]
 """
 
 from __future__ import annotations
@@ -28,6 +31,43 @@ class EmptyModel(mesa.Model):
     def __init__(self) -> None:
         super().__init__(rng=1)
         self._default_schedule.stop()
+
+
+def pending_queue(pending: int, steps: int = 1_000_000) -> None:
+    """Pop the next event and schedule a later one (a stay of mean 300 days), ``steps`` times,
+    with ``pending`` events waiting: one heap, then the model's calendar queue."""
+    from lda_sim.config import load_scenario
+    from lda_sim.model import HousingModel
+    from pathlib import Path
+
+    rng = np.random.default_rng(1)
+    first = rng.exponential(300, pending).tolist()
+    stays = rng.exponential(300, steps).tolist()
+    heap = [(t, i, None, None, None) for i, t in enumerate(first)]
+    heapq.heapify(heap)
+    t0 = time.process_time()
+    seq = pending
+    for stay in stays:
+        now = heapq.heappop(heap)[0]
+        seq += 1
+        heapq.heappush(heap, (now + stay, seq, None, None, None))
+    heap_us = (time.process_time() - t0) / steps * 1e6
+
+    scenario = load_scenario(Path(__file__).resolve().parent.parent / "tests" / "data" / "scenario_small.yaml", years=1)
+    model = HousingModel(scenario)
+    model._today, model._later, model._later_days, model._day = [], {}, [], -1  # an empty calendar
+    for t in first:
+        model.schedule(t, None, None, None)  # type: ignore[arg-type]
+    t1 = time.process_time()
+    for stay in stays:
+        if not model._today:
+            model._next_day()
+        now = heapq.heappop(model._today)[0]
+        model.schedule(now + stay, None, None, None)  # type: ignore[arg-type]
+    calendar_us = (time.process_time() - t1) / steps * 1e6
+    print(f"with {pending:,} pending events, pop + push ({steps:,} steps, CPU time):")
+    print(f"  one heap:                      {heap_us:.2f} us/step")
+    print(f"  calendar queue (by day):       {calendar_us:.2f} us/step")
 
 
 def main(n: int = 300_000) -> None:
@@ -59,4 +99,6 @@ def main(n: int = 300_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300_000)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 300_000)
+    pending_queue(int(sys.argv[sys.argv.index("--pending") + 1]) if "--pending" in sys.argv else 1_000_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -14,6 +15,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .territory import Territory
 
 NEEDS_LEVEL = {"low": 0, "medium": 1, "high": 2}
+_KIND_TAG, _PERSONS_TAG, _NEEDS_TAG, _STATUS_TAG, _PRIORITY_TAG = (
+    streams.tag(p) for p in (streams.KIND, streams.PERSONS, streams.NEEDS, streams.STATUS, streams.PRIORITY)
+)
 
 
 class Household(mesa.Agent):
@@ -38,22 +42,18 @@ class Household(mesa.Agent):
         self.territory = territory
         self.seed = seed
         self.cause = cause
-        u = self.uniform
-        kind = population.kinds.names[population.kinds.pick(u(streams.tag(streams.KIND)))]
+        u = streams.uniform
+        kinds, needs = population.kinds, population.needs
+        kind = kinds.names[bisect_right(kinds.cumulative, u(seed, _KIND_TAG), 0, len(kinds.cumulative) - 1)]
         spec = pathway.kinds[kind]
-        up = u(streams.tag(streams.PERSONS))
-        persons = spec.persons[-1]
-        for n, c in zip(spec.persons, spec.cumulative):
-            if up < c:
-                persons = n
-                break
+        persons = spec.persons[bisect_right(spec.cumulative, u(seed, _PERSONS_TAG), 0, len(spec.cumulative) - 1)]
         self.kind: str = kind
         self.isolated: bool = spec.isolated
         self.persons: int = persons
         self.size_class: int = pathway.size_class_of(persons)
-        self.needs: str = population.needs.names[population.needs.pick(u(streams.tag(streams.NEEDS)))]
-        self.regular_status: bool = u(streams.tag(streams.STATUS)) < population.regular_status_share
-        self.priority: bool = u(streams.tag(streams.PRIORITY)) < population.priority_share
+        self.needs: str = needs.names[bisect_right(needs.cumulative, u(seed, _NEEDS_TAG), 0, len(needs.cumulative) - 1)]
+        self.regular_status: bool = u(seed, _STATUS_TAG) < population.regular_status_share
+        self.priority: bool = u(seed, _PRIORITY_TAG) < population.priority_share
         self.state: int = -1
         self.entered_state: float = now
         self.entered_system: float = now

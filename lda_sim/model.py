@@ -17,6 +17,8 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -36,6 +38,23 @@ _uniform = streams.uniform
 _STAY_TAG = streams.tag(streams.STAY)
 _DESTINATION_TAG = streams.tag(streams.DESTINATION)
 _HAZARD_TAG = streams.tag(streams.HAZARD)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while households are created and moved.
+
+    Households are freed by reference counting; the collector's repeated scans of hundreds of
+    thousands of live objects cost a quarter of the run time and half of a national set-up
+    (measured). It resumes, and collects, after.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class HousingModel(mesa.Model):
@@ -90,7 +109,11 @@ class HousingModel(mesa.Model):
         self._now = 0.0  # model.time is a Mesa observable, costly to read in the hot path; this mirrors it
         self._month = 0  # month index of the event being processed
         self._moving = -1  # transition being taken, for trajectories
-        self._queue: list[tuple[float, int, Callable[[Any, Any], None], Any, Any]] = []
+        # the model's events: a calendar queue, a heap for the current day and a list per later day
+        self._today: list[tuple[float, int, Callable[[Any, Any], None], Any, Any]] = []
+        self._day = -1  # the day whose events are in self._today
+        self._later: dict[int, list[tuple[float, int, Callable[[Any, Any], None], Any, Any]]] = {}
+        self._later_days: list[int] = []  # heap of the keys of self._later
         self._seq = 0
         self._pending: list[tuple[Territory, int]] = []  # states with a possible vacancy to fill
         rules = self._priority_rules()
@@ -111,10 +134,11 @@ class HousingModel(mesa.Model):
         self._populating = True
         for policy in self.policies:
             policy.install(self)
-        for territory in self.territories:
-            self._populate(territory)
-        self._populating = False
-        self._fill_pending()
+        with _gc_paused():
+            for territory in self.territories:
+                self._populate(territory)
+            self._populating = False
+            self._fill_pending()
         for territory in self.territories:
             for i, inflow in enumerate(territory.config.inflows):
                 self._schedule_arrival(territory, i)
@@ -146,15 +170,15 @@ class HousingModel(mesa.Model):
             rng = streams.BlockStream(streams.process_rng(self.seed, config.name, "initial", state.name))
             entering = [t for t in self.pathway.transitions if t.target.index == state_index]
             cause, population = self._initial_cause(config, entering)
+            eligibility: dict[int, bool] = {}  # by household profile
             placed = rejections = 0
             while placed < count:
                 _, _, hseed = rng.next()
                 h = self._new_household(territory, hseed, cause, population)
-                fits = (
-                    territory.has_room(state_index, h)
-                    and (not state.capacitated or any(h.is_eligible(t, names) for t in entering))
-                    and (unit == "households" or placed + h.persons <= count)
-                )
+                eligible = eligibility.get(h.profile_id)
+                if eligible is None:
+                    eligible = eligibility[h.profile_id] = not state.capacitated or any(h.is_eligible(t, names) for t in entering)
+                fits = eligible and territory.has_room(state_index, h) and (unit == "households" or placed + h.persons <= count)
                 if not fits:
                     h.remove()
                     rejections += 1
@@ -199,9 +223,33 @@ class HousingModel(mesa.Model):
 
     # --- the event queue ------------------------------------------------------------------------
     def schedule(self, time: float, function: Callable[[Any, Any], None], a: Any, b: Any) -> None:
-        """Schedule ``function(a, b)`` at ``time`` on the model's own event queue."""
+        """Schedule ``function(a, b)`` at ``time`` on the model's own event queue.
+
+        The queue is a calendar: events of the current day are in a heap, later ones in a list per
+        day, heapified when their day comes. With a million pending events (a national run) this
+        halves the cost of a push and a pop against one big heap (``benchmarks/bench_events.py``).
+        Events are processed in the order of (time, scheduling order), exactly as with one heap.
+        """
         self._seq += 1
-        heapq.heappush(self._queue, (time, self._seq, function, a, b))
+        day = int(time)
+        if day <= self._day:
+            heapq.heappush(self._today, (time, self._seq, function, a, b))
+        else:
+            bucket = self._later.get(day)
+            if bucket is None:
+                self._later[day] = [(time, self._seq, function, a, b)]
+                heapq.heappush(self._later_days, day)
+            else:
+                bucket.append((time, self._seq, function, a, b))
+
+    def _next_day(self) -> bool:
+        """Load the next day with events into the current-day heap; False when none is left."""
+        if not self._later_days:
+            return False
+        self._day = heapq.heappop(self._later_days)
+        self._today = self._later.pop(self._day)
+        heapq.heapify(self._today)
+        return True
 
     def _next_mesa_time(self) -> float:
         events = self._event_list._events
@@ -210,27 +258,21 @@ class HousingModel(mesa.Model):
         return events[0].time if events else math.inf
 
     def _advance_time(self, until: float) -> None:
-        """Process the model's and Mesa's events in time order up to ``until``.
-
-        The cyclic garbage collector is paused meanwhile: households are freed by reference
-        counting, and the collector's repeated scans of hundreds of thousands of live objects cost
-        a quarter of the run time (measured on the baseline). It resumes, and collects, after.
-        """
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        """Process the model's and Mesa's events in time order up to ``until`` (the cyclic
+        garbage collector paused, see :func:`_gc_paused`)."""
+        with _gc_paused():
             self._process_events(until)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _process_events(self, until: float) -> None:
-        queue = self._queue
+        queue = self._today
         mesa_events = self._event_list._events
         pop = heapq.heappop
         month_of = self.recorder.month_of
+        month_end = (self._month + 1) * MONTH_DAYS  # the month index changes only past this time
         processed = 0
         while True:
+            if not queue and self._next_day():
+                queue = self._today
             t_own = queue[0][0] if queue else math.inf
             t_mesa = self._next_mesa_time() if mesa_events else math.inf
             if t_mesa < t_own:
@@ -239,13 +281,16 @@ class HousingModel(mesa.Model):
                 event = self._event_list.pop_event()
                 self.time = self._now = event.time
                 self._month = month_of(event.time)
+                month_end = (self._month + 1) * MONTH_DAYS
                 event.execute()
             else:
                 if t_own > until:
                     break
                 time, _, function, a, b = pop(queue)
                 self.time = self._now = time
-                self._month = month_of(time)
+                if time >= month_end:
+                    self._month = month_of(time)
+                    month_end = (self._month + 1) * MONTH_DAYS
                 function(a, b)
             processed += 1
             if self._pending:

@@ -22,6 +22,31 @@ STATISTICS = ("mean", "median", "p90")
 POOLED_KINDS = ("shelter", "housing")
 
 
+def _quantiles_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile (linear interpolation, as numpy's default) of each group of a sorted array."""
+    position = q * (counts - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, counts - 1)
+    fraction = position - low
+    return values[starts + low] * (1 - fraction) + values[starts + high] * fraction
+
+
+def _monthly_statistics(values: np.ndarray, months: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean, median and 90th percentile of ``values`` in each of ``m`` months (NaN where a month
+    has none), and over all; vectorised over months."""
+    order = np.lexsort((values, months))
+    v, month = values[order], months[order]
+    counts = np.bincount(month, minlength=m)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full((m, len(STATISTICS)), np.nan)
+    has = counts > 0
+    out[has, 0] = np.bincount(month, weights=v, minlength=m)[has] / counts[has]
+    out[has, 1] = _quantiles_sorted(v, starts[has], counts[has], 0.5)
+    out[has, 2] = _quantiles_sorted(v, starts[has], counts[has], 0.9)
+    overall = np.array((values.mean(), np.median(values), np.quantile(values, 0.9)))
+    return out, overall
+
+
 class Recorder:
     """Counts entries, moves, exits and waits by territory and month; snapshots stocks at month ends."""
 
@@ -120,14 +145,8 @@ class Recorder:
         monthly = np.full((t, m, len(STATISTICS)), np.nan)
         overall = np.full((t, len(STATISTICS)), np.nan)
         for ti in range(t):
-            if not self.to_housing[ti]:
-                continue
-            d = np.asarray(self.to_housing[ti])
-            month = np.asarray(self.to_housing_months[ti])
-            overall[ti] = (d.mean(), np.median(d), np.quantile(d, 0.9))
-            for mi in np.unique(month):
-                chunk = d[month == mi]
-                monthly[ti, mi] = (chunk.mean(), np.median(chunk), np.quantile(chunk, 0.9))
+            if self.to_housing[ti]:
+                monthly[ti], overall[ti] = _monthly_statistics(np.asarray(self.to_housing[ti]), np.asarray(self.to_housing_months[ti]), m)
         return monthly, overall
 
     def _pooled_waits(self) -> np.ndarray:
@@ -154,17 +173,10 @@ class Recorder:
                     continue
                 w = np.asarray(self.waits[ti][si])
                 month = np.asarray(self.wait_months[ti][si])
-                overall[ti, si] = (w.mean(), np.median(w), np.quantile(w, 0.9))
+                stats[ti, si], overall[ti, si] = _monthly_statistics(w, month, m)
                 served[ti, si] = np.bincount(month, minlength=m)
                 bins = np.clip(np.searchsorted(WAIT_BIN_EDGES, w, side="right") - 1, 0, len(WAIT_BIN_EDGES) - 2)
-                np.add.at(hist[ti, si], (month, bins), 1)
-                order = np.argsort(month, kind="stable")
-                w_sorted, month_sorted = w[order], month[order]
-                bounds = np.searchsorted(month_sorted, np.arange(m + 1))
-                for mi in range(m):
-                    chunk = w_sorted[bounds[mi] : bounds[mi + 1]]
-                    if chunk.size:
-                        stats[ti, si, mi] = (chunk.mean(), np.median(chunk), np.quantile(chunk, 0.9))
+                hist[ti, si] = np.bincount(month * (len(WAIT_BIN_EDGES) - 1) + bins, minlength=m * (len(WAIT_BIN_EDGES) - 1)).reshape(m, -1)
         return stats, overall, served, hist
 
     def dataset(self) -> xr.Dataset:

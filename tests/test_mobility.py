@@ -160,6 +160,15 @@ def test_graph_links_by_distance_and_region(tmp_path: Path) -> None:
 )
 def test_bad_mobility_settings_name_the_field(tmp_path: Path, change: dict[str, Any], field: str, words: str) -> None:
     path = write_scenario(tmp_path, {**LINKED, **change})
+    if words in ("without a location", "give the distance"):  # the same territories, without their locations
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec["scenario"]["territories"] = []
+        for name in ("aix-marseille-provence", "lyon"):
+            doc = yaml.safe_load((CONFIGS / "territories" / f"{name}.yaml").read_text(encoding="utf-8"))
+            del doc["territory"]["location"]
+            (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+            spec["scenario"]["territories"].append(str(tmp_path / f"{name}.yaml"))
+        path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_scenario(path)
     assert info.value.field == field and str(path) in str(info.value)
