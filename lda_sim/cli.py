@@ -52,9 +52,11 @@ def main() -> None:
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler (e.g. tcp://host:8786).")
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None, help="Where each finished run is kept until combined (default: OUT.runs); rerunning resumes from it.")
 @click.option("--trajectories", "trajectories", type=click.Path(dir_okay=False), default=None, help="Also write every household's entries and moves to this table (Parquet, or CSV if it ends in .csv); one scenario only.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=None, help="Multiply every volume (inflows, initial populations, places, units, stocks) by this factor, e.g. 0.1 for a quick national run; not with Dask.")
 def run(
     scenarios: tuple[str, ...], out: str, seed: int | None, years: float | None, charts: str | None, lang: str,
     replicates: int | None, workers: int | None, scheduler: str | None, runs_dir: str | None, trajectories: str | None = None,
+    scale: float | None = None,
 ) -> None:
     """Run one or more SCENARIO files (YAML), write the results to --out and print a summary.
 
@@ -71,7 +73,13 @@ def run(
 
     if trajectories and (len(scenarios) > 1 or replicates or workers or scheduler):
         _fail("--trajectories records one run: give a single scenario, without --replicates, --workers or --scheduler")
+    if scale is not None and (replicates or workers or scheduler):
+        _fail("--scale applies to runs in this process: drop --replicates, --workers and --scheduler, or scale with a sweep")
     loaded = [_load(path, seed=seed, years=years) for path in scenarios]
+    if scale is not None:
+        from .scaling import scale_scenario
+
+        loaded = [scale_scenario(sc, scale) for sc in loaded]
     run_seed = loaded[0].seed if seed is None else seed
     if replicates or workers or scheduler:
         from .ensemble import plan_runs

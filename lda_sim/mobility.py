@@ -43,7 +43,7 @@ def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 class Mobility:
     """The mobility settings of a scenario, resolved against its territories."""
 
-    graph: nx.Graph  # nodes: territory names; edges: distance_km
+    graph: nx.Graph  # nodes: territory names (label, region, location, inhabitants, offer_share); edges: distance_km, same_region
     states: tuple[int, ...]  # turnover-supplied housing states whose lettings may go elsewhere
     offer_share: dict[str, float]  # per territory
     at_zero_km: float
@@ -86,7 +86,7 @@ def build_mobility(spec: dict[str, Any], pathway: Pathway, territories: list[Ter
         shares[name] = float(value)
     graph = nx.Graph(name="mobility")
     for t in territories:
-        graph.add_node(t.name, label=t.label, region=t.region, location=t.location, inhabitants=t.inhabitants)
+        graph.add_node(t.name, label=t.label, region=t.region, location=t.location, inhabitants=t.inhabitants, offer_share=shares[t.name])
     links = spec.get("links", {})
     located = [t for t in territories if t.location is not None]
     if ("max_km" in links or links.get("same_region")) and len(located) < 2:
@@ -100,7 +100,7 @@ def build_mobility(spec: dict[str, Any], pathway: Pathway, territories: list[Ter
             near = "max_km" in links and d <= float(links["max_km"])
             same = bool(links.get("same_region")) and a.region and a.region == b.region
             if near or same:
-                graph.add_edge(a.name, b.name, distance_km=d)
+                graph.add_edge(a.name, b.name, distance_km=d, same_region=bool(a.region and a.region == b.region))
     by_name = {t.name: t for t in territories}
     for i, edge in enumerate(links.get("edges", [])):
         a, b = edge["between"]
@@ -115,7 +115,7 @@ def build_mobility(spec: dict[str, Any], pathway: Pathway, territories: list[Ter
             d = great_circle_km(by_name[a].location, by_name[b].location)
         else:
             raise ConfigError(file, f"{where}.links.edges[{i}].distance_km", "give the distance: one of the territories has no location")
-        graph.add_edge(a, b, distance_km=d)
+        graph.add_edge(a, b, distance_km=d, same_region=bool(by_name[a].region and by_name[a].region == by_name[b].region))
     acceptance = spec["acceptance"]
     return Mobility(
         graph=graph,

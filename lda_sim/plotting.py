@@ -224,9 +224,7 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "vs_baseline": "{delta} par rapport à « {baseline} »",
                 "indicators_title": "Indicateurs clés par territoire",
                 "migration_title": "Mobilité : ménages relogés dans un autre territoire, {start} – {end}",
-                "migration_origin": "Territoire où le ménage attendait",
-                "migration_destination": "Territoire du logement",
-                "migration_total": "Total",
+                "migration_axes": "Lignes : territoire où le ménage attendait (total) ; colonnes : territoire du logement",
                 "migration_note": "{shown} des {total} ménages relogés dans un autre territoire ; {n} principaux territoires",
                 "indicators_title_part": "Indicateurs clés par territoire ({part}/{parts})",
                 "ind_street": "Personnes à la rue",
@@ -298,9 +296,7 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "vs_baseline": "{delta} vs “{baseline}”",
                 "indicators_title": "Key indicators by territory",
                 "migration_title": "Mobility: households housed in another territory, {start} – {end}",
-                "migration_origin": "Territory where the household waited",
-                "migration_destination": "Territory of the home",
-                "migration_total": "Total",
+                "migration_axes": "Rows: territory where the household waited (total); columns: territory of the home",
                 "migration_note": "{shown} of the {total} households housed in another territory; top {n} territories",
                 "indicators_title_part": "Key indicators by territory ({part}/{parts})",
                 "ind_street": "Persons on the street",
@@ -1518,6 +1514,11 @@ TERRITORIES_PER_COMPARISON_FIGURE = 6
 MIGRATION_TOP = 15
 
 
+def _shorten(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters with an ellipsis."""
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
 def has_migration(ds: xr.Dataset) -> bool:
     """Whether ``ds`` records any household moving between territories."""
     return "migration" in ds and bool(ds["migration"].sum() > 0)
@@ -1540,7 +1541,7 @@ def plot_migration(ds: xr.Dataset, *, lang: str = "fr", scenario: str | None = N
     labels = _territory_labels(ds)
     fig = _new_figure()
     fig.set_layout_engine("none")  # axes placed by hand: long territory names need a wide margin
-    ax = fig.add_axes((0.25, STAMP_BAND + 0.17, 0.62, 0.62))
+    ax = fig.add_axes((0.25, STAMP_BAND + 0.21, 0.62, 0.58))
     shown = np.ma.masked_where(matrix <= 0, matrix)
     image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=max(float(matrix.max()), 1.0), aspect="auto")
     image.set_gid("migration_matrix")
@@ -1550,17 +1551,16 @@ def plot_migration(ds: xr.Dataset, *, lang: str = "fr", scenario: str | None = N
                 dark = matrix[i, j] > 0.6 * matrix.max()
                 ax.text(j, i, _number_formatter(lang)(matrix[i, j], 0), ha="center", va="center",
                         fontsize=TICK_SIZE - 3 if len(order) > 8 else TICK_SIZE - 1, color="white" if dark else "#222222")
-    ax.set_xticks(range(len(order)), [labels.get(t, t) for t in order], rotation=35, ha="right", fontsize=TICK_SIZE - 3)
-    ax.set_yticks(range(len(order)), [f"{labels.get(t, t)}  ({_number_formatter(lang)(r, 0)})" for t, r in zip(order, matrix.sum(axis=1))], fontsize=TICK_SIZE - 3)
-    ax.set_xlabel(text["migration_destination"], fontsize=TICK_SIZE)
-    ax.set_ylabel(text["migration_origin"], fontsize=TICK_SIZE)
-    cbar = fig.colorbar(image, cax=fig.add_axes((0.885, STAMP_BAND + 0.17, 0.015, 0.62)))
+    short = [_shorten(labels.get(t, t), 28) for t in order]
+    ax.set_xticks(range(len(order)), short, rotation=35, ha="right", fontsize=TICK_SIZE - 3)
+    ax.set_yticks(range(len(order)), [f"{name}  ({_number_formatter(lang)(r, 0)})" for name, r in zip(short, matrix.sum(axis=1))], fontsize=TICK_SIZE - 3)
+    cbar = fig.colorbar(image, cax=fig.add_axes((0.885, STAMP_BAND + 0.21, 0.015, 0.58)))
     cbar.ax.tick_params(labelsize=TICK_SIZE - 3)
     start, end = _short_month(run["time"].values[0], lang), _short_month(run["time"].values[-1], lang)
     fig.suptitle(text["migration_title"].format(start=start, end=end), fontsize=TITLE_SIZE, x=0.01, y=0.97, ha="left")
     fmt = _number_formatter(lang)
-    fig.text(0.01, 0.885, text["migration_note"].format(shown=fmt(matrix.sum(), 0), total=fmt(total, 0), n=len(order)),
-             fontsize=TICK_SIZE - 1, color="#444444")
+    note = text["migration_note"].format(shown=fmt(matrix.sum(), 0), total=fmt(total, 0), n=len(order))
+    fig.text(0.01, 0.905, f"{note}.\n{text['migration_axes']}.", fontsize=TICK_SIZE - 1, color="#444444", va="top", linespacing=1.5)
     _stamp(fig, ds, lang)
     return fig
 

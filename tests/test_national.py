@@ -215,3 +215,19 @@ def test_capacities_are_never_exceeded(small: tuple[Scenario, xr.Dataset]) -> No
             assert (ds.capacity[i, s] == sum(t.units[s])).all()
         for s in t.supplies:  # turnover-supplied: the followed households fit in the stock
             assert (ds.occupancy[i, s] <= ds.capacity[i, s]).all(), (t.name, s)
+
+
+def test_cli_runs_the_national_scenario_at_a_small_scale(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lda_sim.cli import main
+
+    out = tmp_path / "national.nc"
+    result = CliRunner().invoke(main, ["run", str(NATIONAL), "--scale", str(SCALE), "--years", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ds = xr.load_dataset(out)
+    assert ds.sizes["territory"] == 41 and "migration" in ds
+    homeless = ds.initial_occupancy_persons.where(ds.state_kind.isin(["street", "shelter"])).sum()
+    assert float(homeless) == pytest.approx(SCALE * 335_804, rel=0.02)
+    refused = CliRunner().invoke(main, ["run", str(NATIONAL), "--scale", "0.1", "--replicates", "2", "--out", str(tmp_path / "x.nc")])
+    assert refused.exit_code != 0 and "--scale" in refused.output and not (tmp_path / "x.nc").exists()
