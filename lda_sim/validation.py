@@ -521,14 +521,23 @@ def check_littles_law(
 # --------------------------------------------------------------------------------------------
 # 3. Conservation
 # --------------------------------------------------------------------------------------------
+def _net_migration(ds: xr.Dataset, var: str) -> xr.DataArray:
+    """Households (or persons) moved into each territory minus those moved out, per month."""
+    if var not in ds:
+        return xr.zeros_like(ds.entries.sum("cause"))
+    moved = ds[var]
+    return moved.sum("origin").rename(destination="territory") - moved.sum("destination").rename(origin="territory")
+
+
 def check_conservation(ds: xr.Dataset, *, configuration: str = "") -> list[CheckResult]:
-    """Initial + entries - exits = households (and persons) in the system, month by month.
+    """Initial + entries - exits + net migration = households (and persons) in the system, month
+    by month (migration: households housed in another territory, see :mod:`lda_sim.mobility`).
 
     One record per territory and unit (households, persons), for every combination of the extra
     dimensions of the dataset (``scenario``, ``replicate``... any dimension other than those of a
     single run). Expected: a largest absolute gap of 0 over the months.
     """
-    base_dims = {"territory", "time", "state", "transition", "cause", "exit_state", "statistic", "wait_bin", "state_group"}
+    base_dims = {"territory", "time", "state", "transition", "cause", "exit_state", "statistic", "wait_bin", "state_group", "origin", "destination"}
     extra = [d for d in ds.occupancy.dims if d not in base_dims]
     exit_states = [str(s) for s, k in zip(ds.state.values, ds.state_kind.values) if k == "exit"]
     inside = ds.state_kind != "exit"
@@ -538,17 +547,18 @@ def check_conservation(ds: xr.Dataset, *, configuration: str = "") -> list[Check
     for combo in combos:
         sub = ds.sel({d: v for d, v in combo}) if combo else ds
         label = ", ".join(f"{d}={v}" for d, v in combo)
-        for unit, initial, entries, exits, stock in (
+        for unit, initial, entries, exits, stock, moved in (
             (
                 "households", sub.initial_occupancy.sum("state"), sub.entries.sum("cause"), sub.exits.sum("exit_state"),
-                sub.occupancy.where(inside, 0).sum("state"),
+                sub.occupancy.where(inside, 0).sum("state"), _net_migration(sub, "migration"),
             ),
             (
                 "persons", sub.initial_occupancy_persons.sum("state"), sub.entries_persons.sum("cause"),
                 sub.flow_persons.where(into_exit, 0).sum("transition"), sub.occupancy_persons.where(inside, 0).sum("state"),
+                _net_migration(sub, "migration_persons"),
             ),
         ):
-            gap = (initial + entries.cumsum("time") - exits.cumsum("time") - stock)
+            gap = (initial + entries.cumsum("time") - exits.cumsum("time") + moved.cumsum("time") - stock)
             for territory in sub.territory.values:
                 g = np.abs(gap.sel(territory=territory).values)
                 worst = float(g.max()) if g.size else 0.0

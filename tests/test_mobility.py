@@ -188,3 +188,13 @@ def test_migration_chart_shows_the_moves(linked: xr.Dataset) -> None:
         ticks = [t.get_text() for t in ax.get_xticklabels()]
         assert set(ticks) == {"Aix-Marseille-Provence", "Métropole de Lyon"}
         assert words in fig._suptitle.get_text()
+
+
+def test_validation_conservation_counts_migration(linked: xr.Dataset) -> None:
+    from lda_sim.validation import check_conservation
+
+    results = check_conservation(linked)
+    assert len(results) == 4 and all(r.passed for r in results)
+    broken = linked.copy()
+    broken["migration"] = broken.migration * 0  # forget the moves: the stocks no longer balance
+    assert not all(r.passed for r in check_conservation(broken))
