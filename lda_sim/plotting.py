@@ -100,8 +100,9 @@ __all__ = [
 # Colours
 # --------------------------------------------------------------------------------------------
 #: Fixed colours of the French default states, from Paul Tol's "muted" scheme completed with
-#: Okabe-Ito orange and blue (both colour-blind-safe). Neighbours in the stacking order of the
-#: occupancy chart (street, shelters, adapted housing, housing) are kept far apart; exits are greys.
+#: Okabe-Ito orange, blue and vermillion (all colour-blind-safe). Neighbours in the stacking order
+#: of the occupancy chart (street, shelters, adapted housing, housing, then Housing First
+#: participants between two homes) are kept far apart; exits are greys.
 STATE_COLOURS: Mapping[str, str] = MappingProxyType(
     {
         "street": "#882255",  # Tol muted wine
@@ -117,6 +118,7 @@ STATE_COLOURS: Mapping[str, str] = MappingProxyType(
         "private_housing": "#0072B2",  # Okabe-Ito blue
         "left_territory": "#BBBBBB",  # grey
         "other_exit": "#777777",  # dark grey
+        "housing_first_rehousing": "#D55E00",  # Okabe-Ito vermillion: a Housing First home lost, not housed
     }
 )
 

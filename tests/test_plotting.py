@@ -45,6 +45,7 @@ SMALL = Path(__file__).parent / "data" / "scenario_small.yaml"
 FRENCH_DEFAULT_STATES = (
     "street", "emergency_shelter", "hotel", "insertion_shelter", "residence_sociale", "pension_de_famille",
     "iml_sublease", "iml_mandate", "housing_first", "social_housing", "private_housing", "left_territory", "other_exit",
+    "housing_first_rehousing",
 )
 LABELS_FR = ["Rue", "Hébergement", "Logement accompagné", "Logement social", "Sortie"]
 LABELS_EN = ["Street", "Shelter", "Supported housing", "Social housing", "Exit"]

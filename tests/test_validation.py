@@ -147,6 +147,72 @@ def test_cohort_following_matches_a_constant_hazard(tmp_path: Path) -> None:
         assert r.details["breakdown"].keys() <= {"housing_first", "exit:gone"}
 
 
+def _rehousing_config(folder: Path, *, rehousing: bool) -> Path:
+    """Arrivals housed at once in a programme whose tenancies break down mostly in their first year;
+    the team re-houses those who lost their home after a readiness delay (or, without re-housing,
+    they leave)."""
+    folder.mkdir()
+    (folder / "pathway.yaml").write_text(
+        f"""
+pathway:
+  name: cohort
+  size_classes: {{any: {{max_persons: 1}}}}
+  kinds: {{single: {{persons: {{1: 1.0}}, isolated: true}}}}
+  states:
+    street: {{kind: street}}
+    housing_first: {{kind: housing, supply: units}}
+    gone: {{kind: exit}}
+    between_homes: {{kind: street}}
+  transitions:
+    - {{from: street, to: housing_first, mode: queue}}
+    - {{from: street, to: gone, mode: hazard}}
+    - {{from: housing_first, to: between_homes, mode: stay}}
+    - {{from: housing_first, to: gone, mode: hazard}}
+    - {{from: between_homes, to: gone, mode: hazard}}
+{"    - {from: between_homes, to: housing_first, mode: queue}" if rehousing else ""}
+""",
+        encoding="utf-8",
+    )
+    (folder / "territory.yaml").write_text(
+        f"""
+territory: {{name: trial, label: Trial}}
+population: {{kinds: {{single: 1.0}}, needs: {{high: 1.0}}, regular_status_share: 1, priority_share: 0}}
+inflows: {{other: {{households_per_year: 400}}}}
+states:
+  housing_first:
+    units: {{any: 100000}}
+    stay: {{law: empirical, edges_days: [0, 365, 730, 36525], shares: [0.3, 0.05, 0.65]}}
+transitions:
+  street->gone: {{rate_per_year: 1.0}}
+  housing_first->between_homes: {{weight: 1}}
+  housing_first->gone: {{rate_per_year: 0.02}}
+  between_homes->gone: {{rate_per_year: 0.2}}
+{"  between_homes->housing_first: {ready_after: {law: lognormal, median_days: 180, sigma: 0.5}}" if rehousing else ""}
+""",
+        encoding="utf-8",
+    )
+    (folder / "scenario.yaml").write_text(
+        "scenario: {name: cohort, start: 2025-01, years: 1, seed: 3, pathway: pathway.yaml, territories: [territory.yaml]}\n",
+        encoding="utf-8",
+    )
+    return folder / "scenario.yaml"
+
+
+def test_rehousing_lifts_the_housed_share_between_13_and_24_months(tmp_path: Path) -> None:
+    """Breakdowns concentrated in a tenancy's first year and re-housing by the team: the share of a
+    cohort housed dips, then recovers (13 -> 24 months); without re-housing it can only fall."""
+    shares = {}
+    for rehousing in (True, False):
+        path = _rehousing_config(tmp_path / str(rehousing), rehousing=rehousing)
+        results = check_housing_first_retention(path, territory="trial", seeds=(1, 2), warmup_years=0.5, cohort_years=2)
+        assert results[0].details["cohort"] > 1000
+        shares[rehousing] = [r.simulated for r in results]
+    (with13, with24), (without13, without24) = shares[True], shares[False]
+    assert with24 > with13 + 0.03, shares
+    assert without24 < without13, shares
+    assert with13 > without13 and with24 > without24 + 0.1, shares
+
+
 def test_housing_first_retention_records_on_the_baseline() -> None:
     results = check_housing_first_retention(BASELINE, seeds=(1,), warmup_years=1, cohort_years=2)
     assert [r.expected for r in results] == [0.80, 0.86]
