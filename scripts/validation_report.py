@@ -309,8 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         "measured household by household (a tracking subclass of `Household`, no change to the model), the run going on after "
         "the window so that their stays end. Tolerance: |L − λW| ≤ 5% of λW. A state is not applicable when its stays are "
         "too long for the run (the stays still going on at the horizon hold more than 1% of the measured days: W would be cut "
-        "short, and with heavy-tailed stays the missing days are at least as many) or when its stock trends enough to bias "
-        "the identity by more than half the tolerance. The interval is that of yearly batch means of L.",
+        "short, and with heavy-tailed stays the missing days are at least as many), when its stock trends enough to bias "
+        "the identity by more than half the tolerance, or when the stock is so small (a few households) that the "
+        "sampling noise of the snapshots exceeds the tolerance and the difference lies within that noise (inconclusive: a "
+        "difference beyond the noise fails). The interval is that of yearly batch means of L.",
         "",
         f"Configuration: {little[0].configuration}.",
         "",
