@@ -11,3 +11,7 @@ class ConfigError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{self.file}: {field}: {message}" if field else f"{self.file}: {message}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # rebuilt from its three parts, so that the error crosses process boundaries (workers)
+        return (type(self), (self.file, self.field, self.message))

@@ -588,3 +588,12 @@ def test_initial_households_above_places(make_config: Callable[..., Path]) -> No
 def test_duplicate_yaml_key(make_config: Callable[..., Path], data_dir: Path) -> None:
     text = (data_dir / TERRITORY).read_text(encoding="utf-8").replace("places: 200,", "places: 200, places: 300,")
     load_error(make_config(territory=text))
+
+
+def test_config_errors_survive_pickling() -> None:
+    """An error raised in a worker process reaches the caller with its file, field and message."""
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ConfigError("a.yaml", "states.hotel.places", "must be >= 0")))
+    assert (err.file, err.field, err.message) == ("a.yaml", "states.hotel.places", "must be >= 0")
+    assert str(err) == "a.yaml: states.hotel.places: must be >= 0"
