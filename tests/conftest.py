@@ -63,3 +63,14 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
         return folder / "scenario_small.yaml"
 
     return make
+
+
+def territory_balance(ds: "xr.Dataset") -> tuple["xr.DataArray", "xr.DataArray", "xr.DataArray"]:
+    """Per territory and month: initial + entries - exits (cumulated), net migration in (cumulated),
+    and the households present; conservation says the first two add up to the third."""
+    moved_in = ds.migration.sum("origin").rename(destination="territory")
+    moved_out = ds.migration.sum("destination").rename(origin="territory")
+    inside = ds.occupancy.where(ds.state_kind != "exit", 0).sum("state")
+    initial = ds.initial_occupancy.where(ds.state_kind != "exit", 0).sum("state")
+    flows = initial + ds.entries.sum("cause").cumsum("time") - ds.exits.sum("exit_state").cumsum("time")
+    return flows.transpose(*inside.dims), (moved_in - moved_out).cumsum("time").transpose(*inside.dims), inside

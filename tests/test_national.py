@@ -16,6 +16,8 @@ from lda_sim.config import Scenario, load_scenario
 from lda_sim.model import HousingModel
 from lda_sim.scaling import scale_scenario
 
+from conftest import territory_balance
+
 ROOT = Path(__file__).parent.parent
 NATIONAL = ROOT / "configs" / "scenarios" / "national.yaml"
 SCALE = 0.02
@@ -170,15 +172,9 @@ def test_households_are_conserved_in_every_territory(small: tuple[Scenario, xr.D
     """Month by month: initial + entries - exits + net migration = households present, in each
     territory; summed over territories, migration cancels out."""
     _, ds = small
-    moved_in = ds.migration.sum("origin").rename(destination="territory")
-    moved_out = ds.migration.sum("destination").rename(origin="territory")
-    inside = ds.occupancy.where(ds.state_kind != "exit", 0).sum("state")
-    initial = ds.initial_occupancy.where(ds.state_kind != "exit", 0).sum("state")
-    entered = ds.entries.sum("cause").cumsum("time")
-    left = ds.exits.sum("exit_state").cumsum("time")
-    net = (moved_in - moved_out).cumsum("time")
-    np.testing.assert_array_equal((initial + entered - left + net).transpose(*inside.dims).values, inside.values)
-    np.testing.assert_array_equal((initial + entered - left).sum("territory").values, inside.sum("territory").values)
+    flows, net, inside = territory_balance(ds)
+    np.testing.assert_array_equal((flows + net).values, inside.values)
+    np.testing.assert_array_equal(flows.sum("territory").values, inside.sum("territory").values)
     assert not net.sum("territory").any()
 
 
