@@ -408,7 +408,10 @@ def scenario_text(paths: list[Path]) -> str:
                     "at_zero_km": {"value": 0.8, "assumption": "a home next door is accepted about as often as a local offer (1 - 0.2); no figure found"},
                     "halving_km": {"value": 100, "assumption": "acceptance halves every 100 km (family, work and support networks are local); no figure found"},
                 },
-                "links": {"max_km": 150, "same_region": True},
+                "links": {
+                    "max_km": {"value": 150, "assumption": "a move within about two hours by road keeps family, work and support within reach; no figure found"},
+                    "same_region": True,
+                },
             },
         }
     }
