@@ -37,7 +37,7 @@ from functools import partial
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -488,6 +488,23 @@ def _territory(ds: xr.Dataset, territory: str) -> tuple[xr.Dataset, str]:
     return sub, label
 
 
+class _RunView(NamedTuple):
+    """What a per-run chart of one territory starts from (see :func:`_run_view`)."""
+
+    ds: xr.Dataset  # the run (one scenario, replicates collapsed)
+    sub: xr.Dataset  # its territory
+    territory_label: str
+    colours: dict[str, str]  # by state, the same in every chart
+    labels: dict[str, str]  # state labels in the chart's language
+
+
+def _run_view(ds: xr.Dataset, territory: str, scenario: str | None, lang: str) -> _RunView:
+    """One run of ``ds`` (:func:`_run`), the territory's part, its label, and state colours and labels."""
+    run = _run(ds, scenario)
+    sub, label = _territory(run, territory)
+    return _RunView(run, sub, label, state_colours(str(s) for s in run["state"].values), _state_labels(sub, lang))
+
+
 def _state_labels(ds: xr.Dataset, lang: str) -> dict[str, str]:
     coord = f"state_label_{lang}"
     names = [str(s) for s in ds["state"].values]
@@ -523,11 +540,8 @@ def plot_occupancy(
     ``scenario`` (default: the first); replicates are averaged (see :func:`_run`).
     """
     text = _check_lang(lang)
-    ds = _run(ds, scenario)
-    sub, territory_label = _territory(ds, territory)
+    ds, sub, territory_label, colours, labels = _run_view(ds, territory, scenario, lang)
     states = _non_exit_states(sub)
-    colours = state_colours(str(s) for s in ds["state"].values)
-    labels = _state_labels(sub, lang)
 
     var, initial = ("occupancy_persons", "initial_occupancy_persons") if persons else ("occupancy", "initial_occupancy")
     values = sub[var].sel(state=states).transpose("state", "time").values.astype(float)
@@ -638,10 +652,7 @@ def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: st
     the first); with replicates, the median over replicates of each monthly statistic.
     """
     text = _check_lang(lang)
-    ds = _run(ds, scenario)
-    sub, territory_label = _territory(ds, territory)
-    colours = state_colours(str(s) for s in ds["state"].values)
-    labels = _state_labels(sub, lang)
+    ds, sub, territory_label, colours, labels = _run_view(ds, territory, scenario, lang)
 
     queued = [str(s) for s in sub["state"].values if not bool(sub["queue_length"].sel(state=s).isnull().all())]
     served = {s: float(sub["served"].sel(state=s).sum()) if "served" in sub else float(sub["wait_days"].sel(state=s).notnull().any()) for s in queued}
@@ -809,10 +820,7 @@ def plot_flows(
     system (whose first state the dataset does not record) are given in a note.
     """
     text = _check_lang(lang)
-    ds = _run(ds, scenario)
-    sub, territory_label = _territory(ds, territory)
-    colours = state_colours(str(s) for s in ds["state"].values)
-    labels = _state_labels(sub, lang)
+    ds, sub, territory_label, colours, labels = _run_view(ds, territory, scenario, lang)
     states = [str(s) for s in sub["state"].values]
     order = {s: i for i, s in enumerate(states)}
     first, last = _period_indices(sub, period)
@@ -952,10 +960,7 @@ def plot_wait_distribution(ds: xr.Dataset, territory: str, *, lang: str = "fr", 
     spaced ones between), lighter for earlier years. A partial year says how many months it holds.
     """
     text = _check_lang(lang)
-    ds = _run(ds, scenario)
-    sub, territory_label = _territory(ds, territory)
-    colours = state_colours(str(s) for s in ds["state"].values)
-    labels = _state_labels(sub, lang)
+    ds, sub, territory_label, colours, labels = _run_view(ds, territory, scenario, lang)
     number = _number_formatter(lang)
     hist = wait_classes(sub["wait_histogram"]).transpose("state", "time", "wait_class")
     served = hist.sum(("time", "wait_class"))
@@ -1278,10 +1283,7 @@ def plot_capacity(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario:
     housing (``capacity``).
     """
     text = _check_lang(lang)
-    ds = _run(ds, scenario)
-    sub, territory_label = _territory(ds, territory)
-    colours = state_colours(str(s) for s in ds["state"].values)
-    labels = _state_labels(sub, lang)
+    ds, sub, territory_label, colours, labels = _run_view(ds, territory, scenario, lang)
     number = _number_formatter(lang)
     cap = sub["capacity"].transpose("state", "time")
     states = [str(s) for s in sub["state"].values if bool(cap.sel(state=s).notnull().any())]
