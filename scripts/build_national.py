@@ -295,9 +295,6 @@ def territory_document(row: dict[str, str], population: int, q: dict[str, float]
     for target, weight in (("street", 0.3), ("private_housing", 0.2), ("other_exit", 0.4), ("left_territory", 0.1)):
         transitions[f"asylum_shelter->{target}"] = {"weight": {"value": weight, "assumption": "end of the asylum stay: rejected seekers without a solution, refugees housed by their own means, other schemes or departures; no figure in data/"}}
     transitions["asylum_shelter->social_housing"] = {"refusal_probability": template["transitions"]["street->social_housing"]["refusal_probability"]}
-    social_edges = {k for k in transitions if k.endswith("->social_housing")}
-    for k in social_edges:
-        transitions[k] = {**transitions[k]}
     transitions["social_housing->other_exit"] = {"rate_per_year": derived(round(turnover, 4), "households leave their unit at the stock's turnover rate (above)", ["S25"] if name == "paris" else src("social_lettings", "social_stock"))}
     doc["transitions"] = transitions
     return doc
