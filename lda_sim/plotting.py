@@ -1142,6 +1142,15 @@ def _check_territories(ds: xr.Dataset, territories: Sequence[str] | None) -> lis
     return [str(t) for t in territories]
 
 
+def _selected_territories(ds: xr.Dataset, territories: Sequence[str] | None) -> list[str]:
+    """The territories of ``ds`` named in ``territories``, in that order, each once (all when None);
+    a ValueError names an unknown one and lists those of ``ds``."""
+    try:
+        return list(dict.fromkeys(_check_territories(ds, territories)))
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+
+
 def plot_scenarios(
     ds: xr.Dataset, indicator_name: str = "street", *, lang: str = "fr", territories: Sequence[str] | None = None
 ) -> Figure:
@@ -1573,7 +1582,9 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
-def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> list[Chart]:
+def chart_set(
+    ds: xr.Dataset, *, lang: str = "fr", period: Period = None, territories: Sequence[str] | None = None
+) -> list[Chart]:
     """Every chart of a results dataset, in the order of a report.
 
     The comparison of scenarios (persons on the street, per territory), the key indicators as
@@ -1581,10 +1592,16 @@ def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> lis
     scenario and territory, occupancy, flows over ``period``, waiting times, their distribution
     and the capacity pipeline. Files are named ``<kind>_<territory>`` (with the scenario,
     ``<kind>_<scenario>_<territory>``, when the dataset has a ``scenario`` dimension).
+
+    ``territories`` limits the per-territory charts (cost and the per-run charts) to those
+    territories, in that order; the charts across territories (scenario comparison, indicators,
+    migration, sweep responses) still cover all. None (the default): every territory. An unknown
+    name raises a ValueError.
     """
     _check_lang(lang)
     if period is not None:
         _period_indices(ds, period)  # fail early on a bad period
+    selected = _selected_territories(ds, territories)
     territories = [str(t) for t in ds["territory"].values]
     charts: list[Chart] = []
     swept = swept_parameters(ds)
@@ -1605,7 +1622,7 @@ def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> lis
         stem = "indicators" + (f"_{k}" if len(groups) > 1 else "")
         charts.append(Chart(stem, "indicators", partial(plot_indicators, ds, lang=lang, territories=group, part=(k, len(groups)))))
     if has_cost(ds):
-        for territory in territories:
+        for territory in selected:
             charts.append(Chart(f"cost_{_safe_name(territory)}", "cost", partial(plot_cost, ds, territory, lang=lang), territory))
     if has_migration(ds):
         for scenario in scenario_names(ds):
@@ -1617,7 +1634,7 @@ def chart_set(ds: xr.Dataset, *, lang: str = "fr", period: Period = None) -> lis
     }
     with_scenario = "scenario" in ds.dims
     for scenario in scenario_names(ds):
-        for territory in territories:
+        for territory in selected:
             for kind in PER_RUN_CHARTS:
                 stem = f"{kind}_{_safe_name(scenario) + '_' if with_scenario else ''}{_safe_name(territory)}"
                 draw = partial(plots[kind], ds, territory, lang=lang, scenario=scenario)
@@ -1660,17 +1677,19 @@ def _check_formats(formats: Sequence[str] | str) -> list[str]:
 
 
 def write_charts(
-    ds: xr.Dataset, out_dir: str | Path, *, lang: str = "fr", formats: Sequence[str] = ("png", "svg"), period: Period = None
+    ds: xr.Dataset, out_dir: str | Path, *, lang: str = "fr", formats: Sequence[str] = ("png", "svg"), period: Period = None,
+    territories: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Write the whole chart set of :func:`chart_set` to ``out_dir``, in each of ``formats``.
+    """Write the chart set of :func:`chart_set` to ``out_dir``, in each of ``formats``.
 
-    Each file is written atomically (never seen half-written). Charts the dataset cannot support
-    (the cost chart without ``cost``) are left out; :func:`chart_notes` says which. Returns the
-    paths written.
+    ``territories`` selects the territories with per-territory charts (see :func:`chart_set`);
+    every argument is checked before anything is written. Each file is written atomically (never
+    seen half-written). Charts the dataset cannot support (the cost chart without ``cost``) are
+    left out; :func:`chart_notes` says which. Returns the paths written.
     """
     _check_lang(lang)
     fmts = _check_formats(formats)
-    charts = chart_set(ds, lang=lang, period=period)
+    charts = chart_set(ds, lang=lang, period=period, territories=territories)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []

@@ -326,6 +326,32 @@ def test_chart_set_names_and_notes(ds: xr.Dataset, multi: xr.Dataset) -> None:
         assert "Scenario" in stamp_text(fig) and "2 replicates" in stamp_text(fig), chart.name
 
 
+def per_run_charts(territories: list[str]) -> list[str]:
+    """Names of the per-run charts of ``territories`` in ``two``, in the order of the set."""
+    return [f"{kind}_{s}_{t}" for s in ("baseline", "plan") for t in territories for kind in plotting.PER_RUN_CHARTS]
+
+
+def test_chart_set_draws_per_territory_charts_for_the_chosen_territories_only(two: xr.Dataset) -> None:
+    across = ["compare_street", "indicators"]
+    assert [c.name for c in chart_set(two)] == [*across, "cost_town", "cost_village", *per_run_charts(["town", "village"])]
+    village = chart_set(two, territories=["village"])
+    assert [c.name for c in village] == [*across, "cost_village", *per_run_charts(["village"])]
+    for chart in village[:2]:  # the charts across territories still show both
+        assert chart.kind in ("compare", "indicators") and chart.draw.keywords["territories"] == ["town", "village"]
+    # in the order given, each once
+    both = chart_set(two, territories=["village", "town", "village"])
+    assert [c.name for c in both] == [*across, "cost_village", "cost_town", *per_run_charts(["village", "town"])]
+    assert [c.name for c in chart_set(two, territories=[])] == across
+
+
+def test_unknown_territory_of_the_chart_set_is_an_error_and_nothing_is_written(two: xr.Dataset, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"territory 'nowhere' is not in the dataset \(territories: town, village\)"):
+        chart_set(two, territories=["town", "nowhere"])
+    with pytest.raises(ValueError, match="nowhere"):
+        write_charts(two, tmp_path / "charts", territories=["nowhere"])
+    assert not (tmp_path / "charts").exists()
+
+
 # --- scenarios and replicates (synthetic: the small run twice as replicates, and a "plan") -------------
 SEEDS = (7, 8)
 DAILY_COST = {"street": 5.0, "shelter": 30.0, "housing": 15.0, "social": 3.0, "exit": 0.0}
@@ -347,6 +373,12 @@ def multi(ds: xr.Dataset) -> xr.Dataset:
     both["cost"] = (both.occupancy_persons * daily * 30.0).astype(float).assign_attrs(units="EUR", long_name="Cost of the month by state")
     both["support_cost"] = (both.occupancy.sel(state="housing") * 100.0).astype(float).assign_attrs(units="EUR")
     return both
+
+
+@pytest.fixture(scope="module")
+def two(multi: xr.Dataset) -> xr.Dataset:
+    """The two scenarios of ``multi`` in two territories: town and a copy named village."""
+    return xr.concat([multi, multi.assign_coords(territory=["village"], territory_label=("territory", ["Village"]))], dim="territory")
 
 
 def lines_by_gid(fig: Figure, prefix: str) -> dict[str, object]:
@@ -395,8 +427,7 @@ def test_scenario_comparison_of_one_run_in_english(ds: xr.Dataset) -> None:
     assert "seed 7" in stamp_text(fig)
 
 
-def test_indicators_are_small_multiples_per_territory(multi: xr.Dataset) -> None:
-    two = xr.concat([multi, multi.assign_coords(territory=["village"], territory_label=("territory", ["Village"]))], dim="territory")
+def test_indicators_are_small_multiples_per_territory(multi: xr.Dataset, two: xr.Dataset) -> None:
     fig = plot_indicators(two)
     panels = [ax for ax in fig.axes if (ax.get_gid() or "").startswith("indicator:")]
     assert [ax.get_gid() for ax in panels] == [f"indicator:{t}:{i}" for t in ("town", "village") for i in plotting.KEY_INDICATORS]
