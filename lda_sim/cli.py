@@ -17,6 +17,13 @@ from .errors import ConfigError
 EXIT_BAD_INPUT = 2
 
 
+#: ``--territory`` of ``plot`` and ``report``.
+territory_option = click.option(
+    "--territory", "territories", multiple=True, metavar="NAME",
+    help="Draw the per-territory charts only for this territory (repeat for several); the charts comparing territories cover them all. Default: every territory.",
+)
+
+
 def _fail(message: str) -> None:
     click.echo(f"lda-sim: error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
@@ -284,14 +291,16 @@ def schema(kind: str) -> None:
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the labels.")
 @click.option("--period", default=None, help="Months of the flow diagrams: FIRST:LAST as YYYY-MM:YYYY-MM, or a number of last months (default: the last 12).")
 @click.option("--format", "formats", multiple=True, default=("png", "svg"), show_default=True, help="Image format (repeat for several).")
-def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[str, ...]) -> None:
+@territory_option
+def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[str, ...], territories: tuple[str, ...]) -> None:
     """Draw the chart set of a RESULTS file: scenario comparison, key indicators, costs, and per
     territory occupancy, flows between states, waiting times and their distribution, capacities."""
     from .plotting import chart_notes, write_charts
 
     ds = _open_results(results)
     try:
-        paths = write_charts(ds, out, lang=lang, formats=formats, period=period)
+        # write_charts checks every argument, the territories too, before it writes anything
+        paths = write_charts(ds, out, lang=lang, formats=formats, period=period, territories=territories or None)
     except ValueError as exc:
         _fail(str(exc))
     for p in paths:
@@ -321,7 +330,8 @@ def _open_results(results: str):
     "--scenario", "scenario_files", multiple=True, type=click.Path(dir_okay=False),
     help="Scenario file(s) to take the input assumptions from, for results that do not carry them (repeat, baseline first).",
 )
-def report(results: str, out: str, lang: str, period: str | None, scenario_files: tuple[str, ...]) -> None:
+@territory_option
+def report(results: str, out: str, lang: str, period: str | None, scenario_files: tuple[str, ...], territories: tuple[str, ...]) -> None:
     """Write a self-contained HTML report of RESULTS: the run, summary indicators per territory and
     scenario, every chart (embedded), and the input assumptions with their sources."""
     from .report import inputs_for, write_report
@@ -334,7 +344,7 @@ def report(results: str, out: str, lang: str, period: str | None, scenario_files
             _fail(str(exc))
     started = time.perf_counter()
     try:
-        path = write_report(ds, out, lang=lang, period=period, source=Path(results).name)
+        path = write_report(ds, out, lang=lang, period=period, source=Path(results).name, territories=territories or None)
     except ValueError as exc:
         _fail(str(exc))
     click.echo(f"Wrote {path} ({Path(path).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)", err=True)

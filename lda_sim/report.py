@@ -31,7 +31,15 @@ import xarray as xr
 from . import __version__
 from .analysis import scenario_names, select_scenario, summary_table, total_cost
 from .output import write_atomic
-from .plotting import DPI, Period, _stamp_text, chart_notes, chart_set, has_cost
+from .plotting import (
+    DPI,
+    Period,
+    _selected_territories,
+    _stamp_text,
+    chart_notes,
+    chart_set,
+    has_cost,
+)
 
 __all__ = [
     "INPUT_KINDS",
@@ -61,6 +69,10 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "scenarios": "Scénarios",
         "baseline": "référence",
         "territories": "Territoires",
+        "detailed_charts": "Graphiques par territoire",
+        "detailed_charts_value": (
+            "Pour {n} des {total} territoires seulement ; les graphiques qui comparent les territoires les couvrent tous."
+        ),
         "horizon": "Période simulée",
         "horizon_value": "{start} à {end} ({months} mois)",
         "seed": "Graine",
@@ -156,6 +168,8 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "scenarios": "Scenarios",
         "baseline": "baseline",
         "territories": "Territories",
+        "detailed_charts": "Charts by territory",
+        "detailed_charts_value": "For {n} of the {total} territories only; the charts comparing territories cover them all.",
         "horizon": "Period simulated",
         "horizon_value": "{start} to {end} ({months} months)",
         "seed": "Seed",
@@ -564,7 +578,8 @@ def _policies(ds: xr.Dataset, name: str) -> list[str]:
     return out
 
 
-def _run_html(ds: xr.Dataset, lang: str) -> str:
+def _run_html(ds: xr.Dataset, lang: str, territories: Sequence[str] | None = None) -> str:
+    """The run section; ``territories``, when given, are those with per-territory charts."""
     text = REPORT_TEXT[lang]
     names = scenario_names(ds)
     descriptions = _scenario_descriptions(ds)
@@ -579,14 +594,21 @@ def _run_html(ds: xr.Dataset, lang: str) -> str:
             if policies else ""
         )
         items.append(f'<li class="scenario" data-scenario="{_e(name)}">{label}{" — " + _e(description) if description else ""}{extra}</li>')
-    territories = [str(t) for t in ds["territory"].values]
-    tlabels = [str(v) for v in ds["territory_label"].values] if "territory_label" in ds.coords else territories
-    terr_items = "".join(f'<li class="territory" data-territory="{_e(t)}">{_e(label)} <span class="note">({_e(t)})</span></li>' for t, label in zip(territories, tlabels))
+    all_territories = [str(t) for t in ds["territory"].values]
+    tlabels = dict(zip(all_territories, (str(v) for v in ds["territory_label"].values) if "territory_label" in ds.coords else all_territories))
+
+    def territory_list(ids: Iterable[str], cls: str) -> str:
+        return "".join(f'<li class="{cls}" data-territory="{_e(t)}">{_e(tlabels[t])} <span class="note">({_e(t)})</span></li>' for t in ids)
+
     months = ds.sizes.get("time", 0)
     rows = [
         (text["scenarios"], f"<ul>{''.join(items)}</ul>"),
-        (text["territories"], f"<ul>{terr_items}</ul>"),
+        (text["territories"], f"<ul>{territory_list(all_territories, 'territory')}</ul>"),
     ]
+    if territories is not None:
+        selected = _selected_territories(ds, territories)
+        note = text["detailed_charts_value"].format(n=len(selected), total=len(all_territories))
+        rows.append((text["detailed_charts"], f'<ul>{territory_list(selected, "detailed-territory")}</ul><span class="note">{_e(note)}</span>'))
     if months:
         rows.append((text["horizon"], _e(text["horizon_value"].format(start=_month(ds["time"].values[0], lang), end=_month(ds["time"].values[-1], lang), months=months))))
     if "replicate" in ds.dims:
@@ -614,9 +636,9 @@ def _render_chart(draw: Any) -> tuple[str, str]:
     return caption, base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _charts_html(ds: xr.Dataset, lang: str, period: Period) -> str:
+def _charts_html(ds: xr.Dataset, lang: str, period: Period, territories: Sequence[str] | None = None) -> str:
     text = REPORT_TEXT[lang]
-    charts = chart_set(ds, lang=lang, period=period)
+    charts = chart_set(ds, lang=lang, period=period, territories=territories)
     tlabels = dict(zip((str(t) for t in ds["territory"].values), (str(v) for v in ds["territory_label"].values))) if "territory_label" in ds.coords else {}
     several = "scenario" in ds.dims
     parts: list[str] = []
@@ -715,11 +737,15 @@ def _source_order(source_id: str) -> tuple[str, int, str]:
     return (head, int(digits) if digits else -1, source_id)
 
 
-def render_report(ds: xr.Dataset, *, lang: str = "fr", period: Period = None, source: str | None = None) -> str:
+def render_report(
+    ds: xr.Dataset, *, lang: str = "fr", period: Period = None, source: str | None = None, territories: Sequence[str] | None = None
+) -> str:
     """The HTML text of the report of ``ds`` (see the module's documentation).
 
     ``period`` is the period of the flow diagrams (see :func:`lda_sim.plotting.plot_flows`);
-    ``source`` names the results file in the footer.
+    ``source`` names the results file in the footer; ``territories`` limits the per-territory
+    charts to those territories (see :func:`lda_sim.plotting.chart_set`; None: all), which the
+    run section then names. The summary table covers every territory.
     """
     if lang not in REPORT_TEXT:
         raise ValueError(f"lang must be one of {sorted(REPORT_TEXT)}, not {lang!r}")
@@ -728,9 +754,9 @@ def render_report(ds: xr.Dataset, *, lang: str = "fr", period: Period = None, so
     title = text["title"].format(scenarios=", ".join(names))
     inputs, sources = _inputs_html(ds, lang)
     sections = [
-        ("run", text["run"], _run_html(ds, lang)),
+        ("run", text["run"], _run_html(ds, lang, territories)),
         ("summary", text["summary"], _summary_html(ds, lang)),
-        ("charts", text["charts"], _charts_html(ds, lang, period)),
+        ("charts", text["charts"], _charts_html(ds, lang, period, territories)),
         ("inputs", text["inputs"], inputs),
         ("sources", text["sources"], sources),
     ]
@@ -750,10 +776,11 @@ def render_report(ds: xr.Dataset, *, lang: str = "fr", period: Period = None, so
 
 
 def write_report(
-    ds: xr.Dataset, path: str | Path, *, lang: str = "fr", period: Period = None, source: str | None = None
+    ds: xr.Dataset, path: str | Path, *, lang: str = "fr", period: Period = None, source: str | None = None,
+    territories: Sequence[str] | None = None,
 ) -> Path:
-    """Write the HTML report of ``ds`` to ``path`` atomically; returns the path."""
-    page = render_report(ds, lang=lang, period=period, source=source)
+    """Write the HTML report of ``ds`` (:func:`render_report`) to ``path`` atomically; returns the path."""
+    page = render_report(ds, lang=lang, period=period, source=source, territories=territories)
     return write_atomic(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
 
 

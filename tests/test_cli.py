@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from lda_sim import __version__
 from lda_sim.cli import main
+from lda_sim.plotting import PER_RUN_CHARTS
 from lda_sim.schema import all_schemas
 
 ERROR_PREFIX = "lda-sim: error: "
@@ -88,13 +90,19 @@ def test_run_prints_a_summary_line_per_territory(one_year: tuple[Result, Path]) 
     assert f"Wrote {out}" in result.stderr and "seed 11" in result.stderr
 
 
-def test_run_two_territories(make_config: Callable[..., Path], data_dir: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def two_territories(make_config: Callable[..., Path], data_dir: Path, tmp_path: Path) -> tuple[Result, Path]:
+    """The small scenario with a second territory, village, run for half a year."""
     path = make_config(
         scenario=lambda d: d["scenario"]["territories"].append("village.yaml"),
         files={"village.yaml": territory_named(data_dir, "village", "Village")},
     )
     out = tmp_path / "two.nc"
-    result = invoke("run", path, "--out", out, "--years", "0.5")
+    return invoke("run", path, "--out", out, "--years", "0.5"), out
+
+
+def test_run_two_territories(two_territories: tuple[Result, Path]) -> None:
+    result, out = two_territories
     assert result.exit_code == 0, result.output
     rows = result.stdout.strip("\n").splitlines()[2:]
     assert [r.split()[0] for r in rows] == ["Town", "Village"]
@@ -293,9 +301,10 @@ def test_schema_defaults_to_scenario_and_rejects_unknown_kinds() -> None:
         (["run"], ["Run one or more SCENARIO", "--out", "--seed", "--years"]),
         (["validate"], ["Check SCENARIO", "--strict"]),
         (["schema"], ["JSON Schema"]),
-        (["plot"], ["charts", "RESULTS", "--out"]),
+        (["plot"], ["charts", "RESULTS", "--out", "--territory"]),
+        (["report"], ["HTML", "RESULTS", "--out", "--territory"]),
     ],
-    ids=["main", "run", "validate", "schema", "plot"],
+    ids=["main", "run", "validate", "schema", "plot", "report"],
 )
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help(command: list[str], words: list[str], flag: str) -> None:
@@ -317,6 +326,19 @@ def test_plot_missing_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "file not found" in assert_one_line_error(result.stderr, missing)
     assert not (tmp_path / "charts").exists()
+
+
+def test_plot_chosen_territories(two_territories: tuple[Result, Path], tmp_path: Path) -> None:
+    _, results = two_territories
+    out = tmp_path / "charts"
+    bad = invoke("plot", results, "--out", out, "--territory", "village", "--territory", "nowhere")
+    assert bad.exit_code == 2
+    assert bad.stderr == f"{ERROR_PREFIX}territory 'nowhere' is not in the dataset (territories: town, village)\n"
+    assert not out.exists()  # checked before anything is drawn or written
+    result = invoke("plot", results, "--out", out, "--format", "png", "--territory", "village")
+    assert result.exit_code == 0, result.output
+    expected = ["compare_street", "indicators", *(f"{kind}_village" for kind in PER_RUN_CHARTS)]
+    assert sorted(os.listdir(out)) == sorted(f"{name}.png" for name in expected)
 
 
 def test_plot_on_a_file_that_is_not_results(small_scenario_path: Path, tmp_path: Path) -> None:

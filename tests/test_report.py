@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from lda_sim.cli import main
 from lda_sim.config import load_scenario
 from lda_sim.output import open_results, save_dataset
-from lda_sim.plotting import LABELS, chart_set
+from lda_sim.plotting import LABELS, PER_RUN_CHARTS, chart_set
 from lda_sim.report import (
     REPORT_TEXT,
     attach_inputs,
@@ -251,6 +251,24 @@ def test_summary_gives_replicate_spread_and_difference_from_baseline(multi: xr.D
     assert text.count('class="spread"') >= 4 * 8
 
 
+def test_report_with_chosen_territories_draws_their_charts_only_and_says_so(single: xr.Dataset) -> None:
+    page = Page(render_report(single, territories=["village"]))
+    ids = [f["id"] for f in page.with_class("figure", "chart")]
+    assert ids == ["chart-compare_street", "chart-indicators", *(f"chart-{kind}_village" for kind in PER_RUN_CHARTS)]
+    assert [li["data-territory"] for li in page.with_class("li", "territory")] == ["town", "village"]
+    assert [li["data-territory"] for li in page.with_class("li", "detailed-territory")] == ["village"]
+    assert REPORT_TEXT["fr"]["detailed_charts_value"].format(n=1, total=2) in page.text
+    assert {r["data-territory"] for r in page.with_class("tr", "summary-row")} == {"town", "village"}  # the summary keeps both
+    from lda_sim import report
+
+    en = Page(report._run_html(single, "en", ["village", "town"]))
+    assert [li["data-territory"] for li in en.with_class("li", "detailed-territory")] == ["village", "town"]
+    assert "Charts by territory" in en.text and "For 2 of the 2 territories only; the charts comparing territories cover them all." in en.text
+    assert not Page(report._run_html(single, "en")).with_class("li", "detailed-territory")  # no selection, no mention
+    with pytest.raises(ValueError, match="'nowhere' is not in the dataset .territories: town, village"):
+        render_report(single, territories=["nowhere"])
+
+
 def test_report_notes_a_missing_cost(page_en: tuple[str, Page]) -> None:
     _, page = page_en
     assert LABELS["en"]["cost_missing"] in page.text
@@ -279,12 +297,12 @@ def test_inputs_survive_netcdf(single: xr.Dataset, tmp_path: Path) -> None:
 def test_write_report_is_atomic(single: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lda_sim import report
 
-    monkeypatch.setattr(report, "_charts_html", lambda ds, lang, period: "<p>charts</p>")
+    monkeypatch.setattr(report, "_charts_html", lambda ds, lang, period, territories=None: "<p>charts</p>")
     path = write_report(single, tmp_path / "out" / "report.html")
     assert os.listdir(tmp_path / "out") == ["report.html"]
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
-    def broken(ds: xr.Dataset, lang: str, period: object) -> str:
+    def broken(ds: xr.Dataset, lang: str, period: object, territories: object = None) -> str:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(report, "_charts_html", broken)
@@ -298,7 +316,7 @@ def test_cli_report_takes_inputs_from_the_scenario_when_the_results_lack_them(
 ) -> None:
     from lda_sim import report
 
-    monkeypatch.setattr(report, "_charts_html", lambda ds, lang, period: "<p>charts</p>")  # drawn in other tests
+    monkeypatch.setattr(report, "_charts_html", lambda ds, lang, period, territories=None: "<p>charts</p>")  # drawn in other tests
     bare = single.copy()
     bare.attrs = {k: v for k, v in single.attrs.items() if k not in ("inputs", "sources")}
     results = save_dataset(bare, tmp_path / "run.nc")
@@ -318,6 +336,22 @@ def test_cli_report_errors(tmp_path: Path, single: xr.Dataset) -> None:
     bad = runner.invoke(main, ["report", str(results), "--out", str(tmp_path / "r.html"), "--period", "2031-01:2031-02"])
     assert bad.exit_code == 2 and "outside the run" in bad.output
     assert not (tmp_path / "r.html").exists()
+    unknown = runner.invoke(main, ["report", str(results), "--out", str(tmp_path / "r.html"), "--territory", "town", "--territory", "nowhere"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.splitlines() == ["lda-sim: error: territory 'nowhere' is not in the dataset (territories: town, village)"]
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_cli_report_of_chosen_territories(single: xr.Dataset, tmp_path: Path) -> None:
+    results = save_dataset(single, tmp_path / "run.nc")
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", str(results), "--out", str(out), "--territory", "village"])
+    assert result.exit_code == 0, result.output
+    page = Page(out.read_text(encoding="utf-8"))
+    assert [f["id"] for f in page.with_class("figure", "chart") if "village" in f["id"] or "town" in f["id"]] == [
+        f"chart-{kind}_village" for kind in PER_RUN_CHARTS
+    ]
+    assert [li["data-territory"] for li in page.with_class("li", "detailed-territory")] == ["village"]
 
 
 def test_attach_inputs_rows_are_provenance_rows(config: Path) -> None:
