@@ -33,7 +33,13 @@ TABLE = CONFIGS / "national" / "territories.csv"
 OUT_DIR = CONFIGS / "territories" / "national"
 SCENARIO = CONFIGS / "scenarios" / "national.yaml"
 TEMPLATE = CONFIGS / "territories" / "aix-marseille-provence.yaml"
-OWN_FILES = {"aix-marseille-provence": CONFIGS / "territories" / "aix-marseille-provence.yaml", "lyon": CONFIGS / "territories" / "lyon.yaml"}
+#: AMP's calibrated copy (``lda-sim calibrate``, configs/calibration/): the national configuration
+#: uses it for AMP itself and takes from it the two fitted values the derived territories share.
+CALIBRATED = CONFIGS / "territories" / "aix-marseille-provence.calibrated.yaml"
+OWN_FILES = {"aix-marseille-provence": CALIBRATED, "lyon": CONFIGS / "territories" / "lyon.yaml"}
+#: Per-territory factors on the street exit rate, fitted by scripts/calibrate_national.py.
+STREET_EXIT_FIT = CONFIGS / "national" / "street_exit_fit.csv"
+STREET_EXIT = "street->private_housing"
 
 PERSONS_PER_HOUSEHOLD = 1.69  # population mix of the bundled territories (see their files)
 #: National figures (value, source ids, what it is). Years as in ../shared/data/figures.csv.
@@ -69,6 +75,26 @@ SIZE_SPLIT_IML = (0.75, 0.20, 0.05)
 SIZE_SPLIT_RESIDENCE = (0.90, 0.08, 0.02)
 ADAPTED_PER_EMERGENCY = 14_000 / 7_400  # Rhône: adapted-housing places per emergency place (S26)
 ASYLUM_MEAN_STAY_DAYS = 400.0
+
+
+def _value(node: Any) -> Any:
+    return node["value"] if isinstance(node, dict) and "value" in node else node
+
+
+def amp_fitted() -> tuple[float, float]:
+    """AMP's fitted inflow factor and street exit rate (calibrated copy against the original)."""
+    original = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    fitted = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8"))
+    factor = _value(fitted["inflows"]["other"]["households_per_year"]) / _value(original["inflows"]["other"]["households_per_year"])
+    return round(factor, 4), float(_value(fitted["transitions"][STREET_EXIT]["rate_per_year"]))
+
+
+def street_exit_factors() -> dict[str, float]:
+    """The fitted factor of each territory on AMP's street exit rate (1 where none is fitted)."""
+    if not STREET_EXIT_FIT.exists():
+        return {}
+    with STREET_EXIT_FIT.open(encoding="utf-8") as f:
+        return {r["territory"]: float(r["factor"]) for r in csv.DictReader(line for line in f if not line.startswith("#"))}
 
 
 def nat(key: str) -> float:
@@ -146,8 +172,12 @@ def _retained_share(rate: float, years: float = 7.5) -> float:
     return (1 - math.exp(-rate * years)) / (rate * years)
 
 
-def territory_document(row: dict[str, str], population: int, q: dict[str, float], template: dict[str, Any], *, rest: bool = False) -> dict[str, Any]:
-    """A territory file from the AMP template, with the derived quantities ``q``."""
+def territory_document(
+    row: dict[str, str], population: int, q: dict[str, float], template: dict[str, Any], fit: tuple[float, float, float], *, rest: bool = False
+) -> dict[str, Any]:
+    """A territory file from the AMP template, with the derived quantities ``q`` and ``fit``: AMP's
+    fitted inflow factor and street exit rate, and this territory's fitted factor on that rate."""
+    inflow_factor, amp_street_exit, street_factor = fit
     name = row["name"]
     pop_src = [row["population_source"]]
     rule_share = (
@@ -176,7 +206,7 @@ def territory_document(row: dict[str, str], population: int, q: dict[str, float]
         doc["territory"]["location"] = {"value": {"lat": float(row["lat"]), "lon": float(row["lon"])}, "source": row["coordinates_source"]}
     doc["population"] = template["population"]
     stock_persons = q["street"] + (q["emergency"] + q["hotel"] + q["chrs"]) * nat("sheltered_persons") / nat("general_shelter_places")
-    inflow = AMP_INFLOW / AMP_ONE_NIGHT * stock_persons
+    inflow = AMP_INFLOW * inflow_factor / AMP_ONE_NIGHT * stock_persons
     evictions = 0.5 * q["evictions"]
     inflows: dict[str, Any] = {}
     for cause, spec in template["inflows"].items():
@@ -192,8 +222,9 @@ def territory_document(row: dict[str, str], population: int, q: dict[str, float]
         else:
             value = inflow * CAUSE_SHARES[cause]
             rule = (
-                f"yearly inflow = {AMP_INFLOW:,} / {AMP_ONE_NIGHT:,} households a year per person on the street or sheltered on one night "
-                f"(Aix-Marseille-Provence, S22) x {stock_persons:,.0f} such persons here (derived below) = {inflow:,.0f} households; "
+                f"yearly inflow = {AMP_INFLOW:,} x {inflow_factor} / {AMP_ONE_NIGHT:,} households a year per person on the street or sheltered "
+                f"on one night (Aix-Marseille-Provence, S22, with its inflow factor fitted by lda-sim calibrate, configs/calibration/) "
+                f"x {stock_persons:,.0f} such persons here (derived below) = {inflow:,.0f} households; "
                 f"x {CAUSE_SHARES[cause]} for this cause (as Aix-Marseille-Provence)"
             )
             sources = ["S22", "S49"] if cause == "institution_exit" else ["S22"]
@@ -231,7 +262,7 @@ def territory_document(row: dict[str, str], population: int, q: dict[str, float]
     turnover = 10_046 / 264_854 if name == "paris" else nat("social_lettings") / nat("social_stock")
     retained = _retained_share(turnover + 0.02)
     followed_social = nat("lettings_to_homeless_since_2018") * stock / nat("social_stock") * retained
-    followed_private = 8000 * inflow / AMP_INFLOW
+    followed_private = 8000 * inflow / (AMP_INFLOW * inflow_factor)
     doc["initial"] = {
         "street": {"persons": derived(round(q["street"]), f"{nat('street_persons'):,.0f} rough sleepers in France (2023) {rule_share}", src("street_persons", extra=tuple(pop_src)))
                    if name != "paris" else {"value": 3492, "source": "S25", "year": 2024, "note": "Nuit de la Solidarité 2024, Paris"}},
@@ -252,7 +283,8 @@ def territory_document(row: dict[str, str], population: int, q: dict[str, float]
         )},
         "private_housing": {"households": derived(
             round(followed_private),
-            f"Aix-Marseille-Provence's 8,000 (an assumption: steady state of its baseline) x this territory's yearly inflow / AMP's ({inflow:,.0f} / {AMP_INFLOW:,})",
+            f"Aix-Marseille-Provence's 8,000 (an assumption: steady state of its baseline) x this territory's yearly inflow / AMP's "
+            f"({inflow:,.0f} / {AMP_INFLOW * inflow_factor:,.0f})",
             ["S22"],
         )},
     }
@@ -295,6 +327,14 @@ def territory_document(row: dict[str, str], population: int, q: dict[str, float]
     for target, weight in (("street", 0.3), ("private_housing", 0.2), ("other_exit", 0.4), ("left_territory", 0.1)):
         transitions[f"asylum_shelter->{target}"] = {"weight": {"value": weight, "assumption": "end of the asylum stay: rejected seekers without a solution, refugees housed by their own means, other schemes or departures; no figure in data/"}}
     transitions["asylum_shelter->social_housing"] = {"refusal_probability": template["transitions"]["street->social_housing"]["refusal_probability"]}
+    transitions[STREET_EXIT] = {"rate_per_year": derived(
+        round(amp_street_exit * street_factor, 4),
+        f"Aix-Marseille-Provence's rate {amp_street_exit:g} a year (fitted by lda-sim calibrate to its street count, configs/calibration/) "
+        + (f"x {street_factor:g}, fitted by scripts/calibrate_national.py so that the mean street stock over years 1 to 4 of the "
+           "national baseline equals the street count above (configs/national/street_exit_fit.csv)" if street_factor != 1 else
+           "(no factor of its own fitted: configs/national/street_exit_fit.csv)"),
+        ["S22"],
+    )}
     transitions["social_housing->other_exit"] = {"rate_per_year": derived(round(turnover, 4), "households leave their unit at the stock's turnover rate (above)", ["S25"] if name == "paris" else src("social_lettings", "social_stock"))}
     doc["transitions"] = transitions
     return doc
@@ -315,7 +355,7 @@ HEADER = """# {label}: territory of the national configuration, written by scrip
 def own_figures(path: Path) -> dict[str, float]:
     """The quantities of a bundled territory file that count against the national figures."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    value = lambda node: node["value"] if isinstance(node, dict) and "value" in node else node  # noqa: E731
+    value = _value
     states = doc["states"]
     return {
         "street": value(doc["initial"]["street"]["persons"]),
@@ -337,6 +377,8 @@ def build() -> dict[Path, str]:
     rows = [r for r in rows if r["name"] != "france"]
     net = net_population(rows)
     template = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    inflow_factor, amp_street_exit = amp_fitted()
+    factors = street_exit_factors()
     files: dict[Path, str] = {}
     totals: dict[str, float] = {}
     # the two bundled territories' own values count against the national figures
@@ -349,7 +391,7 @@ def build() -> dict[Path, str]:
             paths.append(OWN_FILES[name])
         else:
             q = figures(name, net[name], row["region"])
-            doc = territory_document(row, net[name], q, template)
+            doc = territory_document(row, net[name], q, template, (inflow_factor, amp_street_exit, factors.get(name, 1.0)))
             path = OUT_DIR / f"{name}.yaml"
             files[path] = HEADER.format(label=row["territory"]) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
             paths.append(path)
@@ -373,7 +415,7 @@ def build() -> dict[Path, str]:
         q[key] = max(total - totals[key], 0.0)
     q["evictions"] = nat("evictions_with_police") * rest_pop / nat("population")
     rest_row = {**france, "name": "rest-of-france", "territory": "Rest of France", "region": "", "joined": "", "kind": "rest", "lat": "", "lon": ""}
-    doc = territory_document(rest_row, rest_pop, q, template, rest=True)
+    doc = territory_document(rest_row, rest_pop, q, template, (inflow_factor, amp_street_exit, factors.get("rest-of-france", 1.0)), rest=True)
     doc["territory"]["description"] += f" Île-de-France outside Paris and Seine-Saint-Denis: {nat('population_idf') - idf_in_territories:,.0f} inhabitants."
     path = OUT_DIR / "rest-of-france.yaml"
     files[path] = HEADER.format(label="Rest of France") + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)

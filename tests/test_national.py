@@ -80,6 +80,44 @@ def test_committed_national_files_are_up_to_date() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_street_exit_rates_carry_their_fitted_factor(national: Scenario) -> None:
+    """Each derived territory's street exit rate is AMP's fitted rate x its factor in
+    street_exit_fit.csv, and the fit reached every derived territory's street count within 5 %."""
+    import csv
+
+    fit_path = ROOT / "configs" / "national" / "street_exit_fit.csv"
+    with fit_path.open(encoding="utf-8") as f:
+        rows = {r["territory"]: r for r in csv.DictReader(line for line in f if not line.startswith("#"))}
+    assert set(rows) == {t.name for t in national.territories}
+    amp = next(t for t in national.territories if t.name == "aix-marseille-provence")
+    edge = next(tr.index for tr in national.pathway.transitions if tr.key == "street->private_housing")
+    amp_rate = amp.edges[edge].rate_per_year
+    street = national.pathway.state_index["street"]
+    for t in national.territories:
+        row = rows[t.name]
+        assert int(row["street_persons"]) == t.initial[street][1], t.name
+        if row["fitted"] == "yes":
+            assert t.edges[edge].rate_per_year == pytest.approx(amp_rate * float(row["factor"]), abs=1e-4), t.name
+            assert abs(float(row["relative_error"])) < 0.05, t.name
+
+
+def test_calibration_script_runs_and_writes_nothing_in_a_dry_run(tmp_path: Path) -> None:
+    fit_path = ROOT / "configs" / "national" / "street_exit_fit.csv"
+    before = fit_path.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "calibrate_national.py"), "--scale", "0.02", "--years", "1.5", "--warmup-years", "0.5",
+         "--iterations", "1", "--dry-run"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "iteration 1: street" in proc.stdout
+    assert sum(1 for line in proc.stdout.splitlines() if line.startswith("  ")) == 41
+    assert fit_path.read_bytes() == before
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "calibrate_national.py"), "--years", "1", "--warmup-years", "2", "--dry-run"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--warmup-years" in bad.stderr
+
+
 def test_national_totals_at_the_start_match_the_national_figures(national: Scenario) -> None:
     index = national.pathway.state_index
     assert len(national.territories) == 41 and national.territories[-1].name == "rest-of-france"
