@@ -56,6 +56,8 @@ def child(scenario_path: str, scale: float, years: float, seed: int | None) -> N
         "territories": len(scenario.territories),
         "seed": model.seed,
         "homeless_persons": int(ds.initial_occupancy_persons.where(homeless_kinds, 0).sum()),
+        "homeless_persons_end": int(ds.occupancy_persons.isel(time=-1).where(homeless_kinds, 0).sum()),
+        "street_persons": [int(ds.occupancy_persons.sel(state="street").sum("territory").isel(time=i)) for i in (0, 11, 47, -1)],
         "households": int(ds.initial_occupancy.sum() + ds.entries.sum()),
         "events": int(model.events_processed),
         "migrations": int(ds.migration.sum()),
@@ -121,7 +123,9 @@ def main() -> int:
         print(
             f"  scale {scale:g} done: {r['territories']} territories, seed {r['seed']}, {r['process_s']:.1f} s in its process "
             f"(load {r['load_s']:.1f}, set-up {r['setup_s']:.1f}, run {r['run_s']:.1f}, dataset {r['dataset_s']:.1f} s), "
-            f"{r['migrations']:,} moves between territories",
+            f"{r['migrations']:,} moves between territories; homeless persons {r['homeless_persons']:,} at the start, "
+            f"{r['homeless_persons_end']:,} at the end; on the street at months 1, 12, 48 and the last: "
+            f"{', '.join(f'{n:,}' for n in r['street_persons'])}",
             flush=True,
         )
 
