@@ -378,7 +378,7 @@ def multi(ds: xr.Dataset) -> xr.Dataset:
 @pytest.fixture(scope="module")
 def two(multi: xr.Dataset) -> xr.Dataset:
     """The two scenarios of ``multi`` in two territories: town and a copy named village."""
-    return xr.concat([multi, multi.assign_coords(territory=["village"], territory_label=("territory", ["Village"]))], dim="territory")
+    return xr.concat([multi, multi.assign_coords(territory=["village"], territory_label=("territory", ["Village"]))], dim="territory", data_vars="all")
 
 
 def lines_by_gid(fig: Figure, prefix: str) -> dict[str, object]:
