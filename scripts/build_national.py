@@ -93,8 +93,17 @@ def street_exit_factors() -> dict[str, float]:
     """The fitted factor of each territory on AMP's street exit rate (1 where none is fitted)."""
     if not STREET_EXIT_FIT.exists():
         return {}
+    factors: dict[str, float] = {}
     with STREET_EXIT_FIT.open(encoding="utf-8") as f:
-        return {r["territory"]: float(r["factor"]) for r in csv.DictReader(line for line in f if not line.startswith("#"))}
+        for r in csv.DictReader(line for line in f if not line.startswith("#")):
+            try:
+                factor = float(r["factor"])
+            except (KeyError, TypeError, ValueError):
+                factor = math.nan
+            if not (factor > 0 and math.isfinite(factor)) or not r.get("territory"):
+                raise SystemExit(f"{STREET_EXIT_FIT}: territory {r.get('territory')!r}: factor {r.get('factor')!r} is not a positive number")
+            factors[r["territory"]] = factor
+    return factors
 
 
 def nat(key: str) -> float:
