@@ -7,12 +7,19 @@ random stream (common random numbers across scenarios).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
 _STANDARD_NORMAL = NormalDist()
+
+
+def _weighted_index(weights: list[float], u: float) -> int:
+    """Index drawn with probability proportional to ``weights``, from a uniform ``u``."""
+    cumulative = list(itertools.accumulate(weights))
+    return min(bisect.bisect_right(cumulative, u * sum(weights)), len(weights) - 1)
 
 
 class StayLaw:
@@ -33,12 +40,7 @@ class StayLaw:
         stay in progress of someone found in the state on a given day (at equilibrium), from two
         uniforms. Exact for the built-in laws; this generic fallback picks among 16 draws."""
         candidates = [self.sample((k + u) / 16) for k in range(16)]
-        pick, acc = v * sum(candidates), 0.0
-        for c in candidates:
-            acc += c
-            if pick < acc:
-                return c
-        return candidates[-1]
+        return candidates[_weighted_index(candidates, v)]
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,7 @@ class Empirical(StayLaw):
 
     def sample_length_biased(self, u: float, v: float) -> float:
         """Bin i with weight share_i x its mean; within it, density proportional to x."""
-        weights = [s * (a + b) / 2 for s, a, b in zip(self.shares, self.edges, self.edges[1:])]
-        pick, acc, i = u * sum(weights), 0.0, len(weights) - 1
-        for k, w in enumerate(weights):
-            acc += w
-            if pick < acc:
-                i = k
-                break
+        i = _weighted_index([s * (a + b) / 2 for s, a, b in zip(self.shares, self.edges, self.edges[1:])], u)
         a, b = self.edges[i], self.edges[i + 1]
         return math.sqrt(a * a + v * (b * b - a * a))  # inverse of the CDF (x^2 - a^2) / (b^2 - a^2)
 
