@@ -39,6 +39,11 @@ def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
+def _same_region(a: TerritoryConfig, b: TerritoryConfig) -> bool:
+    """Whether two territories name the same region (a territory without a region has none)."""
+    return bool(a.region and a.region == b.region)
+
+
 @dataclass(frozen=True)
 class Mobility:
     """The mobility settings of a scenario, resolved against its territories."""
@@ -98,9 +103,9 @@ def build_mobility(spec: dict[str, Any], pathway: Pathway, territories: list[Ter
                 continue
             d = great_circle_km(a.location, b.location)
             near = "max_km" in links and d <= float(links["max_km"])
-            same = bool(links.get("same_region")) and a.region and a.region == b.region
-            if near or same:
-                graph.add_edge(a.name, b.name, distance_km=d, same_region=bool(a.region and a.region == b.region))
+            same = _same_region(a, b)
+            if near or (links.get("same_region") and same):
+                graph.add_edge(a.name, b.name, distance_km=d, same_region=same)
     by_name = {t.name: t for t in territories}
     for i, edge in enumerate(links.get("edges", [])):
         a, b = edge["between"]
@@ -115,7 +120,7 @@ def build_mobility(spec: dict[str, Any], pathway: Pathway, territories: list[Ter
             d = great_circle_km(by_name[a].location, by_name[b].location)
         else:
             raise ConfigError(file, f"{where}.links.edges[{i}].distance_km", "give the distance: one of the territories has no location")
-        graph.add_edge(a, b, distance_km=d, same_region=bool(by_name[a].region and by_name[a].region == by_name[b].region))
+        graph.add_edge(a, b, distance_km=d, same_region=_same_region(by_name[a], by_name[b]))
     acceptance = spec["acceptance"]
     return Mobility(
         graph=graph,
