@@ -364,17 +364,16 @@ HEADER = """# {label}: territory of the national configuration, written by scrip
 def own_figures(path: Path) -> dict[str, float]:
     """The quantities of a bundled territory file that count against the national figures."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    value = _value
     states = doc["states"]
     return {
-        "street": value(doc["initial"]["street"]["persons"]),
-        "emergency": value(states["emergency_shelter"]["places"]),
-        "hotel": value(states["hotel"]["places"]),
-        "chrs": value(states["insertion_shelter"]["places"]),
-        "asylum": value(states["asylum_shelter"]["places"]) if "asylum_shelter" in states else 0,
-        "pension": sum(value(states["pension_de_famille"]["units"]).values()),
-        "iml": sum(value(states["iml_sublease"]["units"]).values()) + sum(value(states["iml_mandate"]["units"]).values()),
-        "social_stock": value(states["social_housing"]["stock_units"]),
+        "street": _value(doc["initial"]["street"]["persons"]),
+        "emergency": _value(states["emergency_shelter"]["places"]),
+        "hotel": _value(states["hotel"]["places"]),
+        "chrs": _value(states["insertion_shelter"]["places"]),
+        "asylum": _value(states["asylum_shelter"]["places"]) if "asylum_shelter" in states else 0,
+        "pension": sum(_value(states["pension_de_famille"]["units"]).values()),
+        "iml": sum(_value(states["iml_sublease"]["units"]).values()) + sum(_value(states["iml_mandate"]["units"]).values()),
+        "social_stock": _value(states["social_housing"]["stock_units"]),
     }
 
 
