@@ -93,11 +93,21 @@ def test_conservation_loops_over_scenarios_and_replicates(small_runs: list[xr.Da
     assert failed == ["town (scenario=b, replicate=1): households"]
 
 
+def _write_cohort(folder: Path, pathway: str, territory: str) -> Path:
+    """Write a one-territory cohort configuration in ``folder``; return its scenario file."""
+    folder.mkdir()
+    (folder / "pathway.yaml").write_text(pathway, encoding="utf-8")
+    (folder / "territory.yaml").write_text(territory, encoding="utf-8")
+    (folder / "scenario.yaml").write_text(
+        "scenario: {name: cohort, start: 2025-01, years: 1, seed: 3, pathway: pathway.yaml, territories: [territory.yaml]}\n",
+        encoding="utf-8",
+    )
+    return folder / "scenario.yaml"
+
+
 def _cohort_config(folder: Path, rate: float) -> Path:
     """Arrivals housed at once in a programme with a constant failure hazard, no re-housing."""
-    folder.mkdir()
-    (folder / "pathway.yaml").write_text(
-        """
+    pathway = """
 pathway:
   name: cohort
   size_classes: {any: {max_persons: 1}}
@@ -110,11 +120,8 @@ pathway:
     - {from: street, to: housing_first, mode: queue}
     - {from: street, to: gone, mode: hazard}
     - {from: housing_first, to: gone, mode: hazard}
-""",
-        encoding="utf-8",
-    )
-    (folder / "territory.yaml").write_text(
-        f"""
+"""
+    territory = f"""
 territory: {{name: trial, label: Trial}}
 population: {{kinds: {{single: 1.0}}, needs: {{high: 1.0}}, regular_status_share: 1, priority_share: 0}}
 inflows: {{other: {{households_per_year: 400}}}}
@@ -123,14 +130,8 @@ states:
 transitions:
   street->gone: {{rate_per_year: 1.0}}
   housing_first->gone: {{rate_per_year: {rate}}}
-""",
-        encoding="utf-8",
-    )
-    (folder / "scenario.yaml").write_text(
-        "scenario: {name: cohort, start: 2025-01, years: 1, seed: 3, pathway: pathway.yaml, territories: [territory.yaml]}\n",
-        encoding="utf-8",
-    )
-    return folder / "scenario.yaml"
+"""
+    return _write_cohort(folder, pathway, territory)
 
 
 def test_cohort_following_matches_a_constant_hazard(tmp_path: Path) -> None:
@@ -151,9 +152,7 @@ def _rehousing_config(folder: Path, *, rehousing: bool) -> Path:
     """Arrivals housed at once in a programme whose tenancies break down mostly in their first year;
     the team re-houses those who lost their home after a readiness delay (or, without re-housing,
     they leave)."""
-    folder.mkdir()
-    (folder / "pathway.yaml").write_text(
-        f"""
+    pathway = f"""
 pathway:
   name: cohort
   size_classes: {{any: {{max_persons: 1}}}}
@@ -170,11 +169,8 @@ pathway:
     - {{from: housing_first, to: gone, mode: hazard}}
     - {{from: between_homes, to: gone, mode: hazard}}
 {"    - {from: between_homes, to: housing_first, mode: queue}" if rehousing else ""}
-""",
-        encoding="utf-8",
-    )
-    (folder / "territory.yaml").write_text(
-        f"""
+"""
+    territory = f"""
 territory: {{name: trial, label: Trial}}
 population: {{kinds: {{single: 1.0}}, needs: {{high: 1.0}}, regular_status_share: 1, priority_share: 0}}
 inflows: {{other: {{households_per_year: 400}}}}
@@ -188,14 +184,8 @@ transitions:
   housing_first->gone: {{rate_per_year: 0.02}}
   between_homes->gone: {{rate_per_year: 0.2}}
 {"  between_homes->housing_first: {ready_after: {law: lognormal, median_days: 180, sigma: 0.5}}" if rehousing else ""}
-""",
-        encoding="utf-8",
-    )
-    (folder / "scenario.yaml").write_text(
-        "scenario: {name: cohort, start: 2025-01, years: 1, seed: 3, pathway: pathway.yaml, territories: [territory.yaml]}\n",
-        encoding="utf-8",
-    )
-    return folder / "scenario.yaml"
+"""
+    return _write_cohort(folder, pathway, territory)
 
 
 def test_rehousing_lifts_the_housed_share_between_13_and_24_months(tmp_path: Path) -> None:
