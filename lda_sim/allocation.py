@@ -1,24 +1,26 @@
-"""Allocation: waiting lists of the SIAO and of social lettings, and priority rules.
+"""Allocation: the priority rules of the SIAO's and social lettings' waiting lists.
 
-A waiting list holds the households waiting for one state of one territory, in sub-lists by fit
-(persons for shelter places, size class for housing units) so that a vacancy finds the best
-household that fits in logarithmic time. A priority rule gives each household a sort key when it
-joins the list: the lowest key is served first.
+A waiting list holds the households waiting for one state of one territory, in bins by fit
+(persons for shelter places, size class for housing units), so that a vacancy finds the best
+household that fits. A priority rule gives each household a sort key when it joins the list: the
+lowest key is served first, ties by order of joining. The lists themselves live in the compiled
+kernel (:mod:`lda_sim.engine.kernel`); the built-in rules below run there, compiled, and a rule of
+your own (a Python function ``(household, target_state) -> number or tuple of up to 4
+numbers``, named ``module:function``) is called from the kernel for the scenarios that use it.
 """
 
 from __future__ import annotations
 
-import heapq
-import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .households import NEEDS_LEVEL
+from .imports import resolve_import
 
 if TYPE_CHECKING:  # pragma: no cover
     from .households import Household
 
 PriorityRule = Callable[["Household", int], Any]
+NEEDS_LEVEL = {"low": 0, "medium": 1, "high": 2}
 
 
 def fcfs(household: Household, target: int) -> Any:
@@ -55,77 +57,7 @@ def resolve_rule(name: str) -> PriorityRule:
         return PRIORITY_RULES[name]
     if ":" not in name:
         raise ValueError(f"unknown priority rule {name!r} (built-in: {', '.join(PRIORITY_RULES)}; or 'module:function')")
-    module_name, _, attr = name.partition(":")
-    try:
-        rule = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot import priority rule {name!r}: {exc}") from None
+    rule = resolve_import(name, "priority rule")
     if not callable(rule):
         raise ValueError(f"priority rule {name!r} is not callable")
     return rule
-
-
-class WaitingList:
-    """Households waiting for one state, in heaps by fit bin, with lazy deletion.
-
-    A household's live entry is the one whose ticket matches ``household.tickets[state]``; entries
-    of households that left the list are skipped when met and purged when they pile up.
-    """
-
-    __slots__ = ("state", "heaps", "count", "_seq", "_stale")
-
-    def __init__(self, state: int, bins: int) -> None:
-        self.state = state
-        self.heaps: list[list[tuple[Any, int, Household]]] = [[] for _ in range(bins)]
-        self.count = 0
-        self._seq = 0
-        self._stale = 0
-
-    def __len__(self) -> int:
-        return self.count
-
-    def add(self, household: Household, key: Any, fit_bin: int) -> None:
-        """Put ``household`` on the list with sort key ``key``."""
-        self._seq += 1
-        household.tickets[self.state] = self._seq
-        heapq.heappush(self.heaps[fit_bin], (key, self._seq, household))
-        self.count += 1
-
-    def discard(self, household: Household) -> bool:
-        """Take ``household`` off the list; return whether it was on it."""
-        if household.tickets.pop(self.state, None) is None:
-            return False
-        self.count -= 1
-        self._stale += 1
-        if self._stale > 1024 and self._stale > 2 * self.count:
-            self._purge()
-        return True
-
-    def _purge(self) -> None:
-        state = self.state
-        for i, heap in enumerate(self.heaps):
-            live = [e for e in heap if e[2].tickets.get(state) == e[1]]
-            heapq.heapify(live)
-            self.heaps[i] = live
-        self._stale = 0
-
-    def best(self, bins: Iterable[int]) -> Household | None:
-        """The household with the lowest key among the heads of ``bins``, left on the list."""
-        state = self.state
-        best_entry = None
-        for b in bins:
-            heap = self.heaps[b]
-            while heap:
-                head = heap[0]
-                if head[2].tickets.get(state) == head[1]:
-                    if best_entry is None or head[:2] < best_entry[:2]:
-                        best_entry = head
-                    break
-                heapq.heappop(heap)
-                self._stale -= 1
-        return None if best_entry is None else best_entry[2]
-
-    def households(self) -> list[Household]:
-        """The households on the list, in no particular order."""
-        state = self.state
-        return [e[2] for heap in self.heaps for e in heap if e[2].tickets.get(state) == e[1]]

@@ -22,7 +22,7 @@ from mesa.time import Schedule
 from .allocation import resolve_rule
 from .errors import ConfigError
 from .laws import StayLaw, make_law
-from .recorder import MONTH_DAYS
+from .timebase import MONTH_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import HousingModel

@@ -11,8 +11,15 @@ import xarray as xr
 from . import __version__
 from .config import Scenario
 from .schema import CAUSES
+from .timebase import MONTH_DAYS
 
-MONTH_DAYS = 365.25 / 12
+#: The kernel's counters of a run (each the array ``r_NAME`` of the kernel state).
+_COUNTERS = (
+    "occupancy", "persons", "capacity", "queue_length", "flow", "flow_persons", "entries", "entries_persons", "offers",
+    "refusals", "lettings", "lettings_unused", "occupancy_mean", "cost", "support_slots", "support_used", "support_cost",
+    "prevented", "diverted", "migration", "migration_persons", "migration_out", "migration_in", "mobility_offers",
+    "mobility_refusals", "initial", "initial_persons",
+)
 #: Edges of the waiting-time histogram, in days (fine at first, then coarser).
 WAIT_BIN_EDGES = np.array(
     [0, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90, 120, 150, 180, 240, 300, 365, 450, 540, 630, 730, 900, 1095, 1460, 1825, 2555, 3650, 1e9],
@@ -48,96 +55,39 @@ def _monthly_statistics(values: np.ndarray, months: np.ndarray, m: int) -> tuple
 
 
 class Recorder:
-    """Counts entries, moves, exits and waits by territory and month; snapshots stocks at month ends."""
+    """The monthly counters of a run (arrays the compiled kernel fills), turned into a dataset.
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    Stocks are snapshotted at month ends; moves, entries, offers and lettings are counted in the
+    month of the event; waits and times to housing are logged one by one and summarised here.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, arrays: dict[str, np.ndarray]) -> None:
         self.scenario = scenario
         self.seed = seed
         self.events = 0
-        pathway = scenario.pathway
-        t, s, e, m = len(scenario.territories), len(pathway.states), len(pathway.transitions), scenario.months
-        self.months = m
+        self.months = scenario.months
         self.months_done = 0  # month ends recorded so far
-        self.occupancy = np.zeros((t, s, m), dtype=np.int64)
-        self.persons = np.zeros((t, s, m), dtype=np.int64)
-        self.capacity = np.full((t, s, m), np.nan)
-        self.queue_length = np.zeros((t, s, m), dtype=np.int64)
-        self.flow = np.zeros((t, e, m), dtype=np.int64)
-        self.flow_persons = np.zeros((t, e, m), dtype=np.int64)
-        self.entries = np.zeros((t, len(CAUSES), m), dtype=np.int64)
-        self.entries_persons = np.zeros((t, len(CAUSES), m), dtype=np.int64)
-        self.offers = np.zeros((t, s, m), dtype=np.int64)
-        self.refusals = np.zeros((t, s, m), dtype=np.int64)
-        self.lettings = np.zeros((t, s, m), dtype=np.int64)
-        self.lettings_unused = np.zeros((t, s, m), dtype=np.int64)
-        self.occupancy_mean = np.zeros((t, s, m))
-        self.cost = np.zeros((t, s, m))
-        self.support_slots = np.zeros((t, m), dtype=np.int64)
-        self.support_used = np.zeros((t, m), dtype=np.int64)
-        self.support_cost = np.zeros((t, m))
-        self.prevented = np.zeros((t, len(CAUSES), m), dtype=np.int64)
-        self.diverted = np.zeros((t, len(CAUSES), m), dtype=np.int64)
-        self.migration = np.zeros((t, t, m), dtype=np.int64)
-        self.migration_persons = np.zeros((t, t, m), dtype=np.int64)
-        self.migration_out = np.zeros((t, s, m), dtype=np.int64)
-        self.migration_in = np.zeros((t, s, m), dtype=np.int64)
-        self.mobility_offers = np.zeros((t, m), dtype=np.int64)
-        self.mobility_refusals = np.zeros((t, m), dtype=np.int64)
-        self.to_housing: list[list[float]] = [[] for _ in range(t)]
-        self.to_housing_months: list[list[int]] = [[] for _ in range(t)]
-        self.initial = np.zeros((t, s), dtype=np.int64)
-        self.initial_persons = np.zeros((t, s), dtype=np.int64)
-        self.waits: list[list[list[float]]] = [[[] for _ in range(s)] for _ in range(t)]
-        self.wait_months: list[list[list[int]]] = [[[] for _ in range(s)] for _ in range(t)]
-        self._cause_index = {c: i for i, c in enumerate(CAUSES)}
+        for name in _COUNTERS:
+            setattr(self, name, arrays["r_" + name])
+        self.waits: list[list[np.ndarray]] = []
+        self.to_housing: list[np.ndarray] = []
+        self.to_housing_months: list[np.ndarray] = []
+        self.wait_months: list[list[np.ndarray]] = []
 
     def month_of(self, time: float) -> int:
         return min(int(time / MONTH_DAYS), self.months - 1)
 
-    # --- counting, called by the model with the month index of the event ---------------------
-    def record_move(self, territory: int, transition: int, persons: int, m: int) -> None:
-        self.flow[territory, transition, m] += 1
-        self.flow_persons[territory, transition, m] += persons
-
-    def record_migration(self, origin: int, destination: int, from_state: int, to_state: int, persons: int, m: int) -> None:
-        self.migration[origin, destination, m] += 1
-        self.migration_persons[origin, destination, m] += persons
-        self.migration_out[origin, from_state, m] += 1
-        self.migration_in[destination, to_state, m] += 1
-
-    def record_mobility_offer(self, territory: int, accepted: bool, m: int) -> None:
-        self.mobility_offers[territory, m] += 1
-        if not accepted:
-            self.mobility_refusals[territory, m] += 1
-
-    def record_entry(self, territory: int, cause: str, persons: int, m: int) -> None:
-        c = self._cause_index[cause]
-        self.entries[territory, c, m] += 1
-        self.entries_persons[territory, c, m] += persons
-
-    def record_prevented(self, territory: int, cause: str, m: int) -> None:
-        self.prevented[territory, self._cause_index[cause], m] += 1
-
-    def record_diverted(self, territory: int, cause: str, m: int) -> None:
-        self.diverted[territory, self._cause_index[cause], m] += 1
-
-    def record_time_to_housing(self, territory: int, days: float, m: int) -> None:
-        self.to_housing[territory].append(days)
-        self.to_housing_months[territory].append(m)
-
-    def record_wait(self, territory: int, state: int, wait_days: float, m: int) -> None:
-        self.waits[territory][state].append(wait_days)
-        self.wait_months[territory][state].append(m)
-
-    def record_offer(self, territory: int, state: int, accepted: bool, m: int) -> None:
-        self.offers[territory, state, m] += 1
-        if not accepted:
-            self.refusals[territory, state, m] += 1
-
-    def record_letting(self, territory: int, state: int, used: bool, m: int) -> None:
-        self.lettings[territory, state, m] += 1
-        if not used:
-            self.lettings_unused[territory, state, m] += 1
+    def _read_logs(self, logs: tuple[np.ndarray, ...]) -> None:
+        """Split the kernel's logs of waits and times to housing by territory and state, in the
+        order they were recorded."""
+        w_val, w_where, w_month, th_val, th_terr, th_month = logs[:6]
+        t, s = self.occupancy.shape[:2]
+        order = np.argsort(w_where, kind="stable")
+        bounds = np.searchsorted(w_where[order], np.arange(t * s + 1))
+        self.waits = [[w_val[order[bounds[ti * s + si]:bounds[ti * s + si + 1]]] for si in range(s)] for ti in range(t)]
+        self.wait_months = [[w_month[order[bounds[ti * s + si]:bounds[ti * s + si + 1]]] for si in range(s)] for ti in range(t)]
+        self.to_housing = [th_val[th_terr == ti] for ti in range(t)]
+        self.to_housing_months = [th_month[th_terr == ti] for ti in range(t)]
 
     # --- the dataset ---------------------------------------------------------------------------
     def _time_to_housing(self) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +95,7 @@ class Recorder:
         monthly = np.full((t, m, len(STATISTICS)), np.nan)
         overall = np.full((t, len(STATISTICS)), np.nan)
         for ti in range(t):
-            if self.to_housing[ti]:
+            if len(self.to_housing[ti]):
                 monthly[ti], overall[ti] = _monthly_statistics(np.asarray(self.to_housing[ti]), np.asarray(self.to_housing_months[ti]), m)
         return monthly, overall
 
@@ -155,9 +105,9 @@ class Recorder:
         out = np.full((len(self.waits), len(POOLED_KINDS), len(STATISTICS)), np.nan)
         for ti, per_state in enumerate(self.waits):
             for ki, kind in enumerate(POOLED_KINDS):
-                pooled = [w for si, waits in enumerate(per_state) if kinds[si] == kind for w in waits]
-                if pooled:
-                    w = np.asarray(pooled)
+                pooled = [waits for si, waits in enumerate(per_state) if kinds[si] == kind]
+                if sum(len(w) for w in pooled):
+                    w = np.concatenate(pooled)
                     out[ti, ki] = (w.mean(), np.median(w), np.quantile(w, 0.9))
         return out
 
@@ -169,7 +119,7 @@ class Recorder:
         hist = np.zeros((t, s, m, len(WAIT_BIN_EDGES) - 1), dtype=np.int64)
         for ti in range(t):
             for si in range(s):
-                if not self.waits[ti][si]:
+                if not len(self.waits[ti][si]):
                     continue
                 w = np.asarray(self.waits[ti][si])
                 month = np.asarray(self.wait_months[ti][si])
@@ -179,8 +129,9 @@ class Recorder:
                 hist[ti, si] = np.bincount(month * (len(WAIT_BIN_EDGES) - 1) + bins, minlength=m * (len(WAIT_BIN_EDGES) - 1)).reshape(m, -1)
         return stats, overall, served, hist
 
-    def dataset(self) -> xr.Dataset:
-        """All counters as a dataset with units and long names."""
+    def dataset(self, logs: tuple[np.ndarray, ...]) -> xr.Dataset:
+        """All counters as a dataset with units and long names (``logs``: the kernel's logs)."""
+        self._read_logs(logs)
         sc = self.scenario
         pathway = sc.pathway
         states = [s.name for s in pathway.states]

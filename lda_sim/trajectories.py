@@ -83,19 +83,19 @@ def trajectory_table(model: HousingModel, *, attributes: Sequence[str] = ATTRIBU
 
     The table's ``attrs`` hold the scenario, seed, start, horizon and lda_sim version.
     """
-    if model.moves is None or model.households_seen is None:
+    if not model.trajectories:
         raise ValueError("the model was built without trajectories: use HousingModel(scenario, trajectories=True)")
     from . import __version__
 
     scenario = model.scenario
     pathway = model.pathway
     n_states = len(pathway.states)
-    log = np.array(model.moves, dtype=np.float64).reshape(-1, 5)
-    ids = log[:, 0].astype(np.int64)
-    territory = log[:, 1].astype(np.int64)
-    transition = log[:, 2].astype(np.int64)
-    state = log[:, 3].astype(np.int64)
-    time = log[:, 4]
+    ints, floats = model.trajectory_log()
+    ids = ints[:, 0].copy()
+    territory = ints[:, 1].copy()
+    transition = ints[:, 2].copy()
+    state = ints[:, 3].copy()
+    time = floats[:, 0].copy()
 
     # index -1 (an entry: no transition, no origin) picks the trailing "" of each lookup
     state_names = np.array([s.name for s in pathway.states] + [""], dtype=object)
@@ -143,20 +143,28 @@ def trajectory_table(model: HousingModel, *, attributes: Sequence[str] = ATTRIBU
 
 
 def _attributes(model: HousingModel, ids: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
-    """The households' attributes, aligned with ``ids``."""
-    seen: dict[int, Household] = model.households_seen  # type: ignore[assignment]
-    households = list(seen.values())
-    position = pd.Index(np.fromiter(seen.keys(), dtype=np.int64, count=len(seen))).get_indexer(ids)
-    size_names = model.pathway.size_class_names
+    """The households' attributes, aligned with ``ids`` (recorded at each household's entry)."""
+    from .schema import CAUSES, NEEDS
+
+    ints, _ = model.trajectory_log()
+    entries = ints[ints[:, 2] < 0]
+    position = pd.Index(entries[:, 0]).get_indexer(ids)
+    kinds = list(model.pathway.kinds)
+    columns: dict[str, Any] = {
+        "kind": lambda: np.array([kinds[i] for i in entries[:, 4]]),
+        "persons": lambda: entries[:, 5].copy(),
+        "size_class": lambda: np.array([model.pathway.size_class_names[i] for i in entries[:, 6]], dtype=object),
+        "needs": lambda: np.array([NEEDS[i] for i in entries[:, 7]]),
+        "regular_status": lambda: entries[:, 8].astype(bool),
+        "priority": lambda: entries[:, 9].astype(bool),
+        "isolated": lambda: np.array([model.pathway.kinds[kinds[i]].isolated for i in entries[:, 4]], dtype=bool),
+        "cause": lambda: np.array([CAUSES[i] for i in entries[:, 10]]),
+    }
     out: dict[str, Any] = {}
     for name in names:
-        if name == "size_class":
-            values = np.array([size_names[h.size_class] for h in households], dtype=object)
-        else:
-            missing = [h for h in households[:1] if not hasattr(h, name)]
-            if missing:
-                raise AttributeError(f"households have no attribute {name!r} (attributes: {', '.join(ATTRIBUTES)}, or a subclass's own)")
-            values = np.array([getattr(h, name) for h in households])
+        if name not in columns:
+            raise AttributeError(f"households have no recorded attribute {name!r} (attributes: {', '.join(ATTRIBUTES)})")
+        values = columns[name]()
         out[name] = values[position] if len(values) else values
     return out
 
