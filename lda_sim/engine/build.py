@@ -18,7 +18,7 @@ from ..laws import Empirical, Exponential, Fixed, LogNormal, StayLaw
 from ..schema import CAUSES, NEEDS
 from ..streams import MASK64, process_rng
 from . import kernel as k
-from .state import FIELDS, HEAP_COLUMNS, empty_heaps, new_state
+from .state import FIELDS, HEAP_COLUMNS, new_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Population, Scenario
@@ -322,12 +322,9 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a.update(laws.arrays())
     # --- waiting lists ---
     a["wl_count"], a["wl_seq"], a["wl_stale"] = i2(), i2(), i2()
-    heaps = empty_heaps()
     n_heaps = T * S * k.MAX_PERSONS_BIN
-    for _ in range(n_heaps):
-        heaps.append(np.empty((0, HEAP_COLUMNS), np.float64))
-    a["heaps"] = heaps
-    a["heap_size"] = np.zeros(n_heaps, np.int64)
+    a["heap_pool"] = np.zeros((4096, HEAP_COLUMNS))
+    a["heap_size"], a["heap_off"], a["heap_cap"] = (np.zeros(n_heaps, np.int64) for _ in range(3))
     a["pending"] = np.zeros(64, np.int64)
     # --- the event queue ---
     n_events = 1024
@@ -355,6 +352,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
         a[name] = np.zeros(1024, np.int64)
     a["mv_i"] = np.zeros((1024 if trajectories else 1, k.TRAJECTORY_COLUMNS), np.int64)
     a["mv_f"] = np.zeros((1024 if trajectories else 1, 2))
+    a["refused"] = np.zeros((64, HEAP_COLUMNS))
     missing = [n for n, _ in FIELDS if n not in a]
     if missing:  # pragma: no cover - a programming error
         raise RuntimeError(f"kernel fields not built: {missing}")

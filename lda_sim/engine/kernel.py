@@ -28,7 +28,7 @@ K_NOW, K_MONTH_END = 0, 1
 C_MONTH, C_SEQ, C_EVENTS, C_UID, C_POPULATING, C_MOVING, C_TRAJECTORIES, C_MONTHS = 0, 1, 2, 3, 4, 5, 6, 7
 C_MONTHS_DONE, C_PENDING, C_NFREE, C_NALLOC, C_NEV, C_NWAIT, C_NTTH, C_NMV = 8, 9, 10, 11, 12, 13, 14, 15
 C_NSLIDE, C_PYEVENT, C_HOOK_OFFER, C_HOOK_MOVE, C_NEED_FILL, C_STREAM_LOW, C_GROWN, C_PLACED = range(16, 24)
-C_REJECTIONS, C_MAX_HOUSEHOLDS = 24, 25
+C_REJECTIONS, C_MAX_HOUSEHOLDS, C_POOL = 24, 25, 26
 N_COUNTERS = 32
 
 # --- codes ------------------------------------------------------------------------------------
@@ -326,75 +326,105 @@ def _row_less(h, i: int, j: int) -> bool:
 
 
 @njit(cache=True)
-def _sift_down(h, start: int, pos: int) -> None:
-    """heapq._siftdown: move the item at ``pos`` up towards ``start``."""
-    item = h[pos].copy()
+def _sift_down(h, base: int, start: int, pos: int) -> None:
+    """heapq._siftdown on the heap at rows ``base``...: move the item at ``pos`` up to ``start``."""
+    r = base + pos
+    k0, k1, k2, k3, seq, slot = h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5]
     while pos > start:
         parent = (pos - 1) >> 1
-        less = False
-        for k in range(HEAP_COLUMNS - 1):
-            if item[k] != h[parent, k]:
-                less = item[k] < h[parent, k]
-                break
+        p = h[base + parent]
+        if k0 != p[0]:
+            less = k0 < p[0]
+        elif k1 != p[1]:
+            less = k1 < p[1]
+        elif k2 != p[2]:
+            less = k2 < p[2]
+        elif k3 != p[3]:
+            less = k3 < p[3]
+        else:
+            less = seq < p[4]
         if less:
-            h[pos] = h[parent]
+            r = base + pos
+            h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5] = p[0], p[1], p[2], p[3], p[4], p[5]
             pos = parent
             continue
         break
-    h[pos] = item
+    r = base + pos
+    h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5] = k0, k1, k2, k3, seq, slot
 
 
 @njit(cache=True)
-def _sift_up(h, n: int, pos: int) -> None:
+def _sift_up(h, base: int, n: int, pos: int) -> None:
     """heapq._siftup: move the item at ``pos`` down to a leaf, then up to its place."""
     start = pos
-    item = h[pos].copy()
+    r = base + pos
+    k0, k1, k2, k3, seq, slot = h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5]
     child = 2 * pos + 1
     while child < n:
         right = child + 1
-        if right < n and not _row_less(h, child, right):
+        if right < n and not _row_less(h, base + child, base + right):
             child = right
-        h[pos] = h[child]
+        c = h[base + child]
+        r = base + pos
+        h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5] = c[0], c[1], c[2], c[3], c[4], c[5]
         pos = child
         child = 2 * pos + 1
-    h[pos] = item
-    _sift_down(h, start, pos)
+    r = base + pos
+    h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5] = k0, k1, k2, k3, seq, slot
+    _sift_down(h, base, start, pos)
+
+
+@njit(cache=True)
+def _relocate_heap(st, hid: int, capacity: int) -> None:
+    """Move a heap to fresh rows at the end of the pool, with room for ``capacity`` rows."""
+    used = st.counters[C_POOL]
+    pool = st.heap_pool
+    if used + capacity > pool.shape[0]:
+        bigger = np.empty((max(2 * pool.shape[0], used + capacity), HEAP_COLUMNS), np.float64)
+        bigger[:used] = pool[:used]
+        st.heap_pool = bigger
+        pool = bigger
+    off, n = st.heap_off[hid], st.heap_size[hid]
+    pool[used:used + n] = pool[off:off + n]
+    st.heap_off[hid] = used
+    st.heap_cap[hid] = capacity
+    st.counters[C_POOL] = used + capacity
 
 
 @njit(cache=True)
 def _heap_push(st, hid: int, k0: float, k1: float, k2: float, k3: float, seq: int, slot: int) -> None:
-    h = st.heaps[hid]
     n = st.heap_size[hid]
-    if n >= h.shape[0]:
-        bigger = np.empty((max(8, 2 * h.shape[0]), HEAP_COLUMNS), np.float64)
-        bigger[:n] = h[:n]
-        st.heaps[hid] = bigger
-        h = bigger
-    h[n, 0] = k0
-    h[n, 1] = k1
-    h[n, 2] = k2
-    h[n, 3] = k3
-    h[n, 4] = seq
-    h[n, 5] = slot
+    if n >= st.heap_cap[hid]:
+        _relocate_heap(st, hid, max(8, 2 * st.heap_cap[hid]))
+    h = st.heap_pool
+    base = st.heap_off[hid]
+    r = base + n
+    h[r, 0] = k0
+    h[r, 1] = k1
+    h[r, 2] = k2
+    h[r, 3] = k3
+    h[r, 4] = seq
+    h[r, 5] = slot
     st.heap_size[hid] = n + 1
-    _sift_down(h, 0, n)
+    _sift_down(h, base, 0, n)
 
 
 @njit(cache=True)
 def _heap_pop(st, hid: int) -> None:
     """heapq.heappop, the item discarded."""
-    h = st.heaps[hid]
+    h = st.heap_pool
+    base = st.heap_off[hid]
     n = st.heap_size[hid] - 1
     st.heap_size[hid] = n
     if n > 0:
-        h[0] = h[n]
-        _sift_up(h, n, 0)
+        h[base] = h[base + n]
+        _sift_up(h, base, n, 0)
 
 
 @njit(cache=True)
-def _heapify(h, n: int) -> None:
+def _heapify(h, base: int, n: int) -> None:
     for i in range(n // 2 - 1, -1, -1):
-        _sift_up(h, n, i)
+        _sift_up(h, base, n, i)
 
 
 @njit(cache=True)
@@ -449,16 +479,16 @@ def _wl_purge(st, territory: int, state: int) -> None:
     q = st.qidx[state]
     for b in range(st.n_bins[state]):
         hid = heap_id(st, territory, state, b)
-        h = st.heaps[hid]
-        n = st.heap_size[hid]
+        h = st.heap_pool
+        base, n = st.heap_off[hid], st.heap_size[hid]
         kept = 0
-        for row in range(n):
+        for row in range(base, base + n):
             if _is_live(st, h, row, territory, q):
-                if kept != row:
-                    h[kept] = h[row]
+                if base + kept != row:
+                    h[base + kept] = h[row]
                 kept += 1
         st.heap_size[hid] = kept
-        _heapify(h, kept)
+        _heapify(h, base, kept)
     st.wl_stale[territory, state] = 0
 
 
@@ -486,24 +516,18 @@ def wl_best(st, territory: int, state: int, first_bin: int, last_bin: int) -> in
     for b in range(first_bin, last_bin):
         hid = heap_id(st, territory, state, b)
         while st.heap_size[hid] > 0:
-            h = st.heaps[hid]
-            if _is_live(st, h, 0, territory, q):
+            h = st.heap_pool
+            head = st.heap_off[hid]
+            if _is_live(st, h, head, territory, q):
                 if best_hid < 0:
                     best_hid = hid
-                else:
-                    hb = st.heaps[best_hid]
-                    less = False
-                    for k in range(HEAP_COLUMNS - 1):
-                        if h[0, k] != hb[0, k]:
-                            less = h[0, k] < hb[0, k]
-                            break
-                    if less:
-                        best_hid = hid
+                elif _row_less(h, head, st.heap_off[best_hid]):
+                    best_hid = hid
                 break
             _heap_pop(st, hid)
             st.wl_stale[territory, state] -= 1
     if best_hid >= 0:
-        best = int(st.heaps[best_hid][0, 5])
+        best = int(st.heap_pool[st.heap_off[best_hid], 5])
     return best
 
 
@@ -515,8 +539,9 @@ def wl_households(st, territory: int, state: int):
     k = 0
     for b in range(st.n_bins[state]):
         hid = heap_id(st, territory, state, b)
-        h = st.heaps[hid]
-        for row in range(st.heap_size[hid]):
+        h = st.heap_pool
+        base = st.heap_off[hid]
+        for row in range(base, base + st.heap_size[hid]):
             if _is_live(st, h, row, territory, q):
                 out[k] = int(h[row, 5])
                 k += 1
@@ -1046,7 +1071,7 @@ def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool) 
     q = st.qidx[state]
     placed = False
     n_refused = 0
-    refused = np.empty((0, 6), np.float64)
+    refused = st.refused
     month = st.counters[C_MONTH]
     first, last = size_class, size_class + 1
     while True:
@@ -1076,8 +1101,9 @@ def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool) 
             fit = fit_bin(st, state, slot)
             wl_discard(st, t, state, slot)
             if n_refused >= refused.shape[0]:
-                bigger = np.empty((max(4, 2 * refused.shape[0]), 6), np.float64)
+                bigger = np.empty((2 * refused.shape[0], HEAP_COLUMNS), np.float64)
                 bigger[:n_refused] = refused[:n_refused]
+                st.refused = bigger
                 refused = bigger
             refused[n_refused, 0] = k0
             refused[n_refused, 1] = k1
@@ -1119,27 +1145,25 @@ def _offer_elsewhere(st, t: int, state: int, size_class: int) -> bool:
         return False
     total = 0.0
     n = st.link_n[t]
-    cumulative = np.empty(n, np.float64)
-    chosen = np.empty(n, np.int64)
-    probabilities = np.empty(n, np.float64)
     m = 0
-    for k in range(n):
-        j, p = st.link_j[t, k], st.link_p[t, k]
-        waiting = st.wl_count[j, state]
-        if waiting and p > 0:
-            total += waiting * p
-            cumulative[m] = total
-            chosen[m] = j
-            probabilities[m] = p
+    for k in range(n):  # the weights: households waiting there x acceptance at that distance
+        waiting = st.wl_count[st.link_j[t, k], state]
+        if waiting and st.link_p[t, k] > 0:
+            total += waiting * st.link_p[t, k]
             m += 1
     if m == 0:
         return False
     pick = (u / share) * total
-    j, probability = chosen[m - 1], probabilities[m - 1]
-    for k in range(m):
-        if pick < cumulative[k]:
-            j, probability = chosen[k], probabilities[k]
-            break
+    j, probability = -1, 0.0
+    running = 0.0
+    for k in range(n):  # the first link whose cumulative weight passes the pick, else the last
+        jj, p = st.link_j[t, k], st.link_p[t, k]
+        waiting = st.wl_count[jj, state]
+        if waiting and p > 0:
+            running += waiting * p
+            j, probability = jj, p
+            if pick < running:
+                break
     slot = wl_best(st, j, state, size_class, size_class + 1)
     if slot < 0:
         return False
@@ -1494,4 +1518,4 @@ def logs(st):
 @njit(cache=True)
 def heap_head(st, hid: int):
     """Key and sequence number of the head of a heap (the head may be stale)."""
-    return st.heaps[hid][0, : HEAP_COLUMNS - 1].copy()
+    return st.heap_pool[st.heap_off[hid], : HEAP_COLUMNS - 1].copy()

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from numba import njit, types
 from numba.experimental import structref
-from numba.typed import List
 
 _f8_1, _f8_2, _f8_3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :, ::1]
 _i8_1, _i8_2, _i8_3 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1]
 _u8_1, _u8_2 = types.uint64[::1], types.uint64[:, ::1]
 _i4_2 = types.int32[:, ::1]
 _b1_1, _b1_2 = types.boolean[::1], types.boolean[:, ::1]
-#: Waiting-list heaps: one 2-D array per (territory, state, fit bin), rows (key0..key3, seq, slot).
-_HEAPS = types.ListType(_f8_2)
+#: Waiting-list heaps (one per territory, state and fit bin) live in one pool of rows
+#: (``heap_pool``; heap ``i`` holds rows ``heap_off[i]`` to ``heap_off[i] + heap_size[i]``).
 #: Columns of a waiting-list heap row: four key components, the sequence number, the household slot.
 HEAP_COLUMNS = 6
 
@@ -139,8 +138,10 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('wl_count', _i8_2),
     ('wl_seq', _i8_2),
     ('wl_stale', _i8_2),
-    ('heaps', _HEAPS),
+    ('heap_pool', _f8_2),
     ('heap_size', _i8_1),
+    ('heap_off', _i8_1),
+    ('heap_cap', _i8_1),
     ('pending', _i8_1),
     ('mob_share', _f8_1),
     ('mob_stream', _i8_1),
@@ -203,6 +204,7 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('th_month', _i8_1),
     ('mv_i', _i8_2),
     ('mv_f', _f8_2),
+    ('refused', _f8_2),
 )
 
 KERNEL_STATE = KernelStateType(list(FIELDS))
@@ -213,12 +215,6 @@ class KernelState(structref.StructRefProxy):
 
 
 structref.define_boxing(KernelStateType, KernelState)
-HEAP_LIST_TYPE = _HEAPS
-
-
-def empty_heaps() -> List:
-    """An empty typed list of heap arrays."""
-    return List.empty_list(_f8_2)
 
 
 @njit(cache=True)
@@ -328,8 +324,10 @@ def new_state(  # noqa: PLR0913
     wl_count,
     wl_seq,
     wl_stale,
-    heaps,
+    heap_pool,
     heap_size,
+    heap_off,
+    heap_cap,
     pending,
     mob_share,
     mob_stream,
@@ -392,6 +390,7 @@ def new_state(  # noqa: PLR0913
     th_month,
     mv_i,
     mv_f,
+    refused,
 ):
     """The kernel state from its arrays (one argument per field of :data:`FIELDS`, in order)."""
     st = structref.new(KERNEL_STATE)
@@ -500,8 +499,10 @@ def new_state(  # noqa: PLR0913
     st.wl_count = wl_count
     st.wl_seq = wl_seq
     st.wl_stale = wl_stale
-    st.heaps = heaps
+    st.heap_pool = heap_pool
     st.heap_size = heap_size
+    st.heap_off = heap_off
+    st.heap_cap = heap_cap
     st.pending = pending
     st.mob_share = mob_share
     st.mob_stream = mob_stream
@@ -564,5 +565,6 @@ def new_state(  # noqa: PLR0913
     st.th_month = th_month
     st.mv_i = mv_i
     st.mv_f = mv_f
+    st.refused = refused
     return st
 
