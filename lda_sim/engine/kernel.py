@@ -28,7 +28,7 @@ K_NOW, K_MONTH_END = 0, 1
 C_MONTH, C_SEQ, C_EVENTS, C_UID, C_POPULATING, C_MOVING, C_TRAJECTORIES, C_MONTHS = 0, 1, 2, 3, 4, 5, 6, 7
 C_MONTHS_DONE, C_PENDING, C_NFREE, C_NALLOC, C_NEV, C_NWAIT, C_NTTH, C_NMV = 8, 9, 10, 11, 12, 13, 14, 15
 C_NSLIDE, C_PYEVENT, C_HOOK_OFFER, C_HOOK_MOVE, C_NEED_FILL, C_STREAM_LOW, C_GROWN, C_PLACED = range(16, 24)
-C_REJECTIONS, C_MAX_HOUSEHOLDS, C_POOL = 24, 25, 26
+C_REJECTIONS, C_MAX_HOUSEHOLDS, C_POOL, C_TODAY, C_DAY, C_FREE_EV, C_NREC = 24, 25, 26, 27, 28, 29, 30
 N_COUNTERS = 32
 
 # --- codes ------------------------------------------------------------------------------------
@@ -212,70 +212,57 @@ def stream_next(st, stream: int):
 
 
 # ============================================================================================
-# The event queue: a binary heap on (time, sequence)
+# The event queue: a calendar. Events are records (time, seq, kind, a, b, c); those of later
+# days wait unsorted in a list per day (the last day holds everything past the horizon), and
+# the current day's are in a small binary heap on (time, seq). Events therefore run in the
+# order of (time, scheduling order), at a cost that does not grow with the events pending.
 # ============================================================================================
 @njit(cache=True)
-def _grow_events(st) -> None:
-    n = len(st.ev_time) * 2
-    t = np.empty(n, np.float64)
-    t[: len(st.ev_time)] = st.ev_time
-    st.ev_time = t
-    s = np.empty(n, np.int64)
-    s[: len(st.ev_seq)] = st.ev_seq
-    st.ev_seq = s
-    k = np.empty(n, np.int64)
-    k[: len(st.ev_kind)] = st.ev_kind
-    st.ev_kind = k
-    a = np.empty(n, np.int64)
-    a[: len(st.ev_a)] = st.ev_a
-    st.ev_a = a
-    b = np.empty(n, np.int64)
-    b[: len(st.ev_b)] = st.ev_b
-    st.ev_b = b
-    c = np.empty(n, np.int64)
-    c[: len(st.ev_c)] = st.ev_c
-    st.ev_c = c
+def _grow_records(st) -> None:
+    n = len(st.ev_time)
+    m = 2 * n
+    st.ev_time = _resized_f8(st.ev_time, m)
+    st.ev_seq = _resized_i8(st.ev_seq, m)
+    st.ev_kind = _resized_i8(st.ev_kind, m)
+    st.ev_a = _resized_i8(st.ev_a, m)
+    st.ev_b = _resized_i8(st.ev_b, m)
+    st.ev_c = _resized_i8(st.ev_c, m)
+    st.ev_next = _resized_i8(st.ev_next, m)
 
 
 @njit(cache=True)
-def schedule(st, time: float, kind: int, a: int, b: int, c: int) -> None:
-    """Schedule an event at ``time``; events run in the order of (time, scheduling order)."""
-    st.counters[C_SEQ] += 1
-    seq = st.counters[C_SEQ]
-    pos = st.counters[C_NEV]
-    if pos >= len(st.ev_time):
-        _grow_events(st)
-    st.counters[C_NEV] = pos + 1
-    times, seqs = st.ev_time, st.ev_seq
+def _today_push(st, time: float, seq: int, record: int) -> None:
+    pos = st.counters[C_TODAY]
+    if pos >= len(st.td_time):
+        m = 2 * len(st.td_time)
+        st.td_time = _resized_f8(st.td_time, m)
+        st.td_seq = _resized_i8(st.td_seq, m)
+        st.td_id = _resized_i8(st.td_id, m)
+    st.counters[C_TODAY] = pos + 1
+    times, seqs, ids = st.td_time, st.td_seq, st.td_id
     while pos > 0:
         parent = (pos - 1) >> 1
         if time < times[parent] or (time == times[parent] and seq < seqs[parent]):
             times[pos] = times[parent]
             seqs[pos] = seqs[parent]
-            st.ev_kind[pos] = st.ev_kind[parent]
-            st.ev_a[pos] = st.ev_a[parent]
-            st.ev_b[pos] = st.ev_b[parent]
-            st.ev_c[pos] = st.ev_c[parent]
+            ids[pos] = ids[parent]
             pos = parent
         else:
             break
     times[pos] = time
     seqs[pos] = seq
-    st.ev_kind[pos] = kind
-    st.ev_a[pos] = a
-    st.ev_b[pos] = b
-    st.ev_c[pos] = c
+    ids[pos] = record
 
 
 @njit(cache=True)
-def _pop_event(st):
-    times, seqs = st.ev_time, st.ev_seq
-    top = (times[0], st.ev_kind[0], st.ev_a[0], st.ev_b[0], st.ev_c[0])
-    n = st.counters[C_NEV] - 1
-    st.counters[C_NEV] = n
+def _today_pop(st) -> int:
+    """Remove the head of the current day's heap; return its record."""
+    times, seqs, ids = st.td_time, st.td_seq, st.td_id
+    top = ids[0]
+    n = st.counters[C_TODAY] - 1
+    st.counters[C_TODAY] = n
     if n > 0:
-        time, seq = times[n], seqs[n]
-        kind, a, b, c = st.ev_kind[n], st.ev_a[n], st.ev_b[n], st.ev_c[n]
+        time, seq, record = times[n], seqs[n], ids[n]
         pos = 0
         child = 1
         while child < n:
@@ -285,27 +272,76 @@ def _pop_event(st):
             if times[child] < time or (times[child] == time and seqs[child] < seq):
                 times[pos] = times[child]
                 seqs[pos] = seqs[child]
-                st.ev_kind[pos] = st.ev_kind[child]
-                st.ev_a[pos] = st.ev_a[child]
-                st.ev_b[pos] = st.ev_b[child]
-                st.ev_c[pos] = st.ev_c[child]
+                ids[pos] = ids[child]
                 pos = child
                 child = 2 * pos + 1
             else:
                 break
         times[pos] = time
         seqs[pos] = seq
-        st.ev_kind[pos] = kind
-        st.ev_a[pos] = a
-        st.ev_b[pos] = b
-        st.ev_c[pos] = c
+        ids[pos] = record
     return top
 
 
 @njit(cache=True)
+def schedule(st, time: float, kind: int, a: int, b: int, c: int) -> None:
+    """Schedule an event at ``time``; events run in the order of (time, scheduling order)."""
+    counters = st.counters
+    counters[C_SEQ] += 1
+    seq = counters[C_SEQ]
+    record = counters[C_FREE_EV]
+    if record >= 0:
+        counters[C_FREE_EV] = st.ev_next[record]
+    else:
+        record = counters[C_NREC]
+        if record >= len(st.ev_time):
+            _grow_records(st)
+        counters[C_NREC] = record + 1
+    st.ev_time[record] = time
+    st.ev_seq[record] = seq
+    st.ev_kind[record] = kind
+    st.ev_a[record] = a
+    st.ev_b[record] = b
+    st.ev_c[record] = c
+    counters[C_NEV] += 1
+    last = len(st.day_head) - 1
+    day = int(time) if time < last else last
+    if day <= counters[C_DAY]:
+        _today_push(st, time, seq, record)
+    else:
+        st.ev_next[record] = st.day_head[day]
+        st.day_head[day] = record
+
+
+@njit(cache=True)
 def next_event_time(st) -> float:
-    """Time of the next event of the kernel's queue (infinity when empty)."""
-    return st.ev_time[0] if st.counters[C_NEV] > 0 else _INF
+    """Time of the next event (infinity when none): loads the next day with events if needed."""
+    counters = st.counters
+    if counters[C_TODAY] == 0:
+        if counters[C_NEV] == 0:
+            return _INF
+        heads = st.day_head
+        day = counters[C_DAY] + 1
+        while heads[day] < 0:
+            day += 1
+        counters[C_DAY] = day
+        record = heads[day]
+        heads[day] = -1
+        while record >= 0:
+            following = st.ev_next[record]
+            _today_push(st, st.ev_time[record], st.ev_seq[record], record)
+            record = following
+    return st.td_time[0]
+
+
+@njit(cache=True)
+def _pop_event(st):
+    """The next event (call :func:`next_event_time` first); its record is freed."""
+    record = _today_pop(st)
+    st.counters[C_NEV] -= 1
+    st.ev_next[record] = st.counters[C_FREE_EV]
+    st.counters[C_FREE_EV] = record
+    return st.ev_time[record], st.ev_kind[record], st.ev_a[record], st.ev_b[record], st.ev_c[record]
 
 
 # ============================================================================================
@@ -1326,9 +1362,7 @@ def run_events(st, until: float, mesa_time: float) -> int:
                 return R_TOO_MANY
             grow_households(st)
             return R_GROWN
-        if counters[C_NEV] == 0:
-            return R_DONE
-        time = st.ev_time[0]
+        time = next_event_time(st)
         if time > until or time > mesa_time:
             return R_DONE
         time, kind, a, b, c = _pop_event(st)

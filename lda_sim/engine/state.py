@@ -169,6 +169,11 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('ev_a', _i8_1),
     ('ev_b', _i8_1),
     ('ev_c', _i8_1),
+    ('ev_next', _i8_1),
+    ('day_head', _i8_1),
+    ('td_time', _f8_1),
+    ('td_seq', _i8_1),
+    ('td_id', _i8_1),
     ('r_occupancy', _i8_3),
     ('r_persons', _i8_3),
     ('r_capacity', _f8_3),
@@ -355,6 +360,11 @@ def new_state(  # noqa: PLR0913
     ev_a,
     ev_b,
     ev_c,
+    ev_next,
+    day_head,
+    td_time,
+    td_seq,
+    td_id,
     r_occupancy,
     r_persons,
     r_capacity,
@@ -530,6 +540,11 @@ def new_state(  # noqa: PLR0913
     st.ev_a = ev_a
     st.ev_b = ev_b
     st.ev_c = ev_c
+    st.ev_next = ev_next
+    st.day_head = day_head
+    st.td_time = td_time
+    st.td_seq = td_seq
+    st.td_id = td_id
     st.r_occupancy = r_occupancy
     st.r_persons = r_persons
     st.r_capacity = r_capacity
