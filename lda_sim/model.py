@@ -218,6 +218,8 @@ class HousingModel(mesa.Model):
             assert entry is not None
             function, a, b = entry
             function(a, b)
+        elif code == k.R_INVARIANT:
+            raise AssertionError(f"a stock exceeds its capacity or is negative at day {float(self._clock[k.K_NOW]):.3f}")
         elif code == k.R_TOO_MANY:
             raise EngineLimitError(
                 f"{self.scenario.file}: more than {int(self._counters[k.C_MAX_HOUSEHOLDS]):,} households alive at once "
@@ -247,6 +249,8 @@ class HousingModel(mesa.Model):
                 event.execute()
                 self._counters[k.C_EVENTS] += 1
                 self._fill()
+                if self._counters[k.C_CHECK] and not k.capacities_hold(self._st):
+                    self._handle(k.R_INVARIANT)
         self.time = until
         self._clock[k.K_NOW] = until
 
@@ -256,6 +260,15 @@ class HousingModel(mesa.Model):
             if self._counters[k.C_STREAM_LOW]:
                 self._refill()
             k.fill_pending(self._st)
+
+    def check_capacities(self, on: bool = True) -> None:
+        """Check after every event that no stock exceeds its capacity or is negative (slow: for
+        tests); a breach raises ``AssertionError``. ``capacity_checks`` counts the checks."""
+        self._counters[k.C_CHECK] = int(on)
+
+    @property
+    def capacity_checks(self) -> int:
+        return int(self._counters[k.C_CHECKS])
 
     @property
     def events_processed(self) -> int:

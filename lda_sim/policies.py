@@ -27,7 +27,7 @@ from .timebase import MONTH_DAYS
 if TYPE_CHECKING:  # pragma: no cover
     from .model import HousingModel
     from .pathway import Pathway, State
-    from .territory import Territory
+    from .territory import TerritoryView as Territory
 
 
 class Policy:

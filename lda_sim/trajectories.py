@@ -78,8 +78,8 @@ def trajectory_table(model: HousingModel, *, attributes: Sequence[str] = ATTRIBU
       of ``to_state`` (street, shelter, housing or exit);
     - ``time_days``: days since the start of the run (continuous); ``date``: the calendar day;
     - ``month_index``, ``month``: the reporting month of the dataset the row is counted in;
-    - the household's ``attributes`` (by default :data:`ATTRIBUTES`; ``size_class`` by name). A
-      household subclass's own attributes can be added by name.
+    - the household's ``attributes`` (by default :data:`ATTRIBUTES`; ``size_class`` by name);
+      also ``entered_system`` (the attributes are those recorded at each household's entry).
 
     The table's ``attrs`` hold the scenario, seed, start, horizon and lda_sim version.
     """
@@ -146,8 +146,9 @@ def _attributes(model: HousingModel, ids: np.ndarray, names: Sequence[str]) -> d
     """The households' attributes, aligned with ``ids`` (recorded at each household's entry)."""
     from .schema import CAUSES, NEEDS
 
-    ints, _ = model.trajectory_log()
-    entries = ints[ints[:, 2] < 0]
+    ints, floats = model.trajectory_log()
+    at_entry = ints[:, 2] < 0
+    entries = ints[at_entry]
     position = pd.Index(entries[:, 0]).get_indexer(ids)
     kinds = list(model.pathway.kinds)
     columns: dict[str, Any] = {
@@ -159,11 +160,12 @@ def _attributes(model: HousingModel, ids: np.ndarray, names: Sequence[str]) -> d
         "priority": lambda: entries[:, 9].astype(bool),
         "isolated": lambda: np.array([model.pathway.kinds[kinds[i]].isolated for i in entries[:, 4]], dtype=bool),
         "cause": lambda: np.array([CAUSES[i] for i in entries[:, 10]]),
+        "entered_system": lambda: floats[at_entry, 0].copy(),
     }
     out: dict[str, Any] = {}
     for name in names:
         if name not in columns:
-            raise AttributeError(f"households have no recorded attribute {name!r} (attributes: {', '.join(ATTRIBUTES)})")
+            raise AttributeError(f"households have no attribute {name!r} recorded (attributes: {', '.join(columns)})")
         values = columns[name]()
         out[name] = values[position] if len(values) else values
     return out

@@ -16,9 +16,8 @@ interval, tolerance, pass or fail) so that the same functions serve the tests
 * :func:`check_housing_first_retention` - the share of a cohort entering Housing First that is
   housed 13 and 24 months later, against the Un Chez Soi d'Abord trial (80% and 86%, S21).
 
-Nothing here changes the model: stays and trajectories are observed through a subclass of
-:class:`~lda_sim.households.Household` (the model's documented extension point) whose ``state``
-attribute logs its changes, see :func:`tracking_household_class`.
+Nothing here changes the model: stays and trajectories are read from the run's trajectory log
+(``HousingModel(..., trajectories=True)``), see :func:`run_tracked`.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ import numpy as np
 import xarray as xr
 
 from .config import Scenario, load_scenario
-from .households import Household
 from .model import HousingModel
 from .recorder import MONTH_DAYS
 
@@ -115,11 +113,12 @@ def _map(function: Callable[[Any], Any], items: Iterable[Any], workers: int) -> 
 # Observing households without touching the model
 # --------------------------------------------------------------------------------------------
 class MoveLog:
-    """What a tracking household class observed during one run.
+    """Stays and paths of the households of one run, read from its trajectory log.
 
     ``stays`` rows: (territory index, state, entered day, left day, next state) for every stay that
-    ended in one of ``stay_states`` (all states if ``None``). ``paths``: for households that
-    entered one of ``path_states``, the list of (day, state) changes from that first entry on.
+    ended in one of ``stay_states`` (all states if ``None``), in the order they ended. ``paths``:
+    for households that entered one of ``path_states``, the list of (day, state) changes from that
+    first entry on. A stay's territory is that of the household after the move that ended it.
     """
 
     def __init__(self, stay_states: Iterable[int] | None, path_states: Iterable[int] | None) -> None:
@@ -130,60 +129,38 @@ class MoveLog:
         #: stays still going on at the end, filled by whoever needs them (see :meth:`open_stays`)
         self.open_rows: list[tuple[int, int, float, float, int]] = []
 
-    def open_stays(self, model: HousingModel) -> list[tuple[int, int, float, float, int]]:
-        """Stays still going on now (left day NaN), of the households alive in ``model``."""
-        out = []
-        for h in model.agents:
-            # households that reach an exit state are removed from the model: those alive are inside
-            if isinstance(h, Household) and h.state >= 0 and (self.stay_states is None or h.state in self.stay_states):
-                out.append((h.territory.index, h.state, h.entered_state, math.nan, -1))
-        return out
-
-
-def tracking_household_class(log: MoveLog, base: type[Household] = Household) -> type[Household]:
-    """A subclass of ``base`` whose ``state`` attribute records moves into ``log``.
-
-    The model sets ``household.state`` when a household enters a state, before it sets
-    ``entered_state``; so at that moment ``entered_state`` still holds the entry time of the state
-    being left, and ``model.time`` the time of the move.
-    """
-    stay_states, path_states = log.stay_states, log.path_states
-    stays, paths = log.stays, log.paths
-
-    class TrackedHousehold(base):  # type: ignore[misc, valid-type]
-        @property  # type: ignore[override]
-        def state(self) -> int:
-            return self.__dict__.get("_tracked_state", -1)
-
-        @state.setter
-        def state(self, new: int) -> None:
-            d = self.__dict__
-            old = d.get("_tracked_state", -1)
-            d["_tracked_state"] = new
-            if old == new:
-                return
-            now = float(self.model.time)
-            if old >= 0 and (stay_states is None or old in stay_states):
-                stays.append((self.territory.index, old, float(self.entered_state), now, new))
-            uid = self.unique_id
+    def read(self, ints: np.ndarray, floats: np.ndarray) -> MoveLog:
+        """Fill ``stays`` and ``paths`` from a model's :meth:`~lda_sim.model.HousingModel.trajectory_log`."""
+        stay_states, path_states = self.stay_states, self.path_states
+        current: dict[int, tuple[int, float]] = {}  # household id -> (state, entry time)
+        stays, paths = self.stays, self.paths
+        for (uid, territory, _, new), (now, entered) in zip(ints[:, :4].tolist(), floats.tolist()):
+            old = current.get(uid)
+            current[uid] = (new, entered)
+            if old is not None and (stay_states is None or old[0] in stay_states):
+                stays.append((territory, old[0], old[1], now, new))
             if uid in paths:
                 paths[uid][1].append((now, new))
             elif new in path_states:
-                paths[uid] = (self.territory.index, [(now, new)])
+                paths[uid] = (territory, [(now, new)])
+        return self
 
-    TrackedHousehold.__name__ = f"Tracked{base.__name__}"
-    return TrackedHousehold
+    def open_stays(self, model: HousingModel) -> list[tuple[int, int, float, float, int]]:
+        """Stays still going on now (left day NaN), of the households in ``model``."""
+        out = []
+        for h in model.households():
+            if self.stay_states is None or h.state in self.stay_states:
+                out.append((h.territory.index, h.state, h.entered_state, math.nan, -1))
+        return out
 
 
 def run_tracked(
     scenario: Scenario, seed: int, *, stay_states: Iterable[int] | None = None, path_states: Iterable[int] | None = None
 ) -> tuple[xr.Dataset, MoveLog, HousingModel]:
-    """Run ``scenario`` to its horizon with a tracking household class (a subclass of the
-    scenario's own household class, if it names one); return dataset, log, model."""
-    log = MoveLog(stay_states, path_states)
-    base = getattr(scenario, "household_class", None) or Household
-    model = HousingModel(scenario, seed=seed, household_class=tracking_household_class(log, base))
+    """Run ``scenario`` to its horizon with trajectories; return dataset, log, model."""
+    model = HousingModel(scenario, seed=seed, trajectories=True)
     model.run_until(model.horizon)
+    log = MoveLog(stay_states, path_states).read(*model.trajectory_log())
     return model.dataset(), log, model
 
 

@@ -140,7 +140,6 @@ def status_shares(scenario: Path, seed: int, years: float, states: tuple[str, ..
     """Share of households with a regular residence status in some states, at the start and at
     the horizon of a run (read from the households themselves: the dataset has no such split)."""
     from lda_sim.config import load_scenario
-    from lda_sim.households import Household
     from lda_sim.model import HousingModel
     from lda_sim.validation import only_territories
 
@@ -150,8 +149,8 @@ def status_shares(scenario: Path, seed: int, years: float, states: tuple[str, ..
 
     def shares() -> dict[str, float]:
         found: dict[str, list[bool]] = {s: [] for s in states}
-        for h in model.agents:
-            if isinstance(h, Household) and h.state in index:
+        for h in model.households():
+            if h.state in index:
                 found[index[h.state]].append(h.regular_status)
         return {s: sum(v) / len(v) if v else math.nan for s, v in found.items()}
 

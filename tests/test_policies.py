@@ -173,7 +173,7 @@ def test_priority_rule_change_serves_priority_households_first(tmp_path: Path) -
     territory = model.territories[0]
     social = model.pathway.state_index["social"]
     waiting = territory.waiting[social]
-    head = waiting.best(range(len(waiting.heaps)))
+    head = waiting.best()
     if head is not None and any(h.priority for h in waiting.households()):
         assert head.priority
 

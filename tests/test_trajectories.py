@@ -148,7 +148,7 @@ def test_recording_trajectories_does_not_change_the_run() -> None:
         trajectory_table(HousingModel(scenario))
 
 
-def test_extra_attributes_of_a_household_subclass() -> None:
+def test_extra_recorded_attributes() -> None:
     ds, table = run_trajectories(SMALL, years=0.5, seed=2, attributes=("kind", "entered_system"))
     assert list(table.columns[-2:]) == ["kind", "entered_system"]
     entries = table[table.event == "entry"]

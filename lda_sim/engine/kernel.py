@@ -29,7 +29,8 @@ C_MONTH, C_SEQ, C_EVENTS, C_UID, C_POPULATING, C_MOVING, C_TRAJECTORIES, C_MONTH
 C_MONTHS_DONE, C_PENDING, C_NFREE, C_NALLOC, C_NEV, C_NWAIT, C_NTTH, C_NMV = 8, 9, 10, 11, 12, 13, 14, 15
 C_NSLIDE, C_PYEVENT, C_HOOK_OFFER, C_HOOK_MOVE, C_NEED_FILL, C_STREAM_LOW, C_GROWN, C_PLACED = range(16, 24)
 C_REJECTIONS, C_MAX_HOUSEHOLDS, C_POOL, C_TODAY, C_DAY, C_FREE_EV, C_NREC = 24, 25, 26, 27, 28, 29, 30
-N_COUNTERS = 32
+C_CHECK, C_CHECKS = 31, 32
+N_COUNTERS = 40
 
 # --- codes ------------------------------------------------------------------------------------
 CAP_NONE, CAP_SHELTER, CAP_UNITS, CAP_TURNOVER = 0, 1, 2, 3
@@ -39,7 +40,7 @@ EV_ARRIVAL, EV_LETTING, EV_DEPART, EV_READY, EV_MONTH_END, EV_PYTHON = 0, 1, 2, 
 LAW_EXPONENTIAL, LAW_LOGNORMAL, LAW_FIXED, LAW_EMPIRICAL = 0, 1, 2, 3
 RULE_FCFS, RULE_PRIORITY_FIRST, RULE_LONGEST, RULE_VULNERABILITY, RULE_CUSTOM = 0, 1, 2, 3, 4
 BASIS_PERSONS, BASIS_HOUSEHOLDS, BASIS_CAPACITY = 0, 1, 2
-R_DONE, R_PYTHON, R_REFILL, R_GROWN, R_SLIDE, R_ERROR, R_TOO_MANY = 0, 1, 2, 3, 4, 5, 6
+R_DONE, R_PYTHON, R_REFILL, R_GROWN, R_SLIDE, R_ERROR, R_TOO_MANY, R_INVARIANT = 0, 1, 2, 3, 4, 5, 6, 7
 
 #: Waiting lists for shelter places sort households by persons, up to this many (larger share a bin).
 MAX_PERSONS_BIN = 12
@@ -1389,6 +1390,28 @@ def run_events(st, until: float, mesa_time: float) -> int:
             return R_SLIDE
         if counters[C_PENDING]:
             fill_pending(st)
+        if counters[C_CHECK] and not capacities_hold(st):
+            return R_INVARIANT
+
+
+@njit(cache=True)
+def capacities_hold(st) -> bool:
+    """Whether every stock is within its capacity and none is negative (a check for tests, run
+    after every event when ``counters[C_CHECK]`` is set)."""
+    st.counters[C_CHECKS] += 1
+    n_t, n_s = st.occ_h.shape
+    for t in range(n_t):
+        for s in range(n_s):
+            if st.occ_h[t, s] < 0 or st.occ_p[t, s] < 0:
+                return False
+            kind = st.cap_kind[s]
+            if kind == CAP_SHELTER and st.occ_p[t, s] > st.places[t, s]:
+                return False
+            if kind == CAP_UNITS:
+                for c in range(st.units.shape[2]):
+                    if st.used_units[t, s, c] > st.units[t, s, c] or st.used_units[t, s, c] < 0:
+                        return False
+    return True
 
 
 # ============================================================================================
