@@ -73,7 +73,7 @@ def run(
     Dask (a local cluster by default) and the dataset gains a `replicate` dimension.
     """
     from .analysis import format_summary, summary_table
-    from .model import HousingModel
+    from .model import EngineLimitError, HousingModel
     from .output import save_dataset
     from .report import attach_inputs
     from .run import combine_scenarios
@@ -102,15 +102,16 @@ def run(
             paths = write_charts(ds, charts, lang=lang)
             click.echo(f"Wrote {len(paths)} charts to {charts}", err=True)
         return
+    _warm_up()
     datasets = []
     for sc in loaded:
         click.echo(f"Running {sc.name!r}: {len(sc.territories)} territories, {sc.years:g} years from {sc.start}, seed {run_seed}", err=True)
         started = time.perf_counter()
         try:
             model = HousingModel(sc, seed=run_seed, trajectories=bool(trajectories))
-        except ValueError as exc:
+            datasets.append(attach_inputs(model.run(), sc))
+        except (ValueError, EngineLimitError) as exc:
             _fail(str(exc))
-        datasets.append(attach_inputs(model.run(), sc))
         click.echo(f"  {model.events_processed:,} events in {time.perf_counter() - started:.1f} s", err=True)
     try:
         ds = datasets[0] if len(datasets) == 1 else combine_scenarios(datasets)
@@ -136,6 +137,25 @@ def run(
 
         paths = write_charts(ds, charts, lang=lang)
         click.echo(f"Wrote {len(paths)} charts to {charts}", err=True)
+
+
+def _warm_up() -> None:
+    """Compile the engine first if its cache is cold, saying so (it takes about a minute once)."""
+    from .engine.warmup import compile_engine, is_compiled
+
+    if not is_compiled():
+        click.echo("Compiling the simulation engine (first run on this machine: about a minute; cached for later runs)...", err=True)
+        click.echo(f"  compiled in {compile_engine():.0f} s", err=True)
+
+
+@main.command()
+def warmup() -> None:
+    """Compile the simulation engine now (numba caches it on disk), so that no run waits for it."""
+    from .engine.warmup import compile_engine, is_compiled
+
+    cached = is_compiled()
+    seconds = compile_engine()
+    click.echo(f"Engine {'loaded from its cache' if cached else 'compiled and cached'} in {seconds:.1f} s")
 
 
 def _run_ensemble(specs, out: str, runs_dir: str | None, workers: int | None, scheduler: str | None):

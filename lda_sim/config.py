@@ -21,6 +21,7 @@ import yaml
 
 from .allocation import resolve_rule
 from .errors import ConfigError
+from .imports import resolve_import
 from .overrides import Overrides
 from .laws import StayLaw, make_law
 from .pathway import Pathway
@@ -764,16 +765,13 @@ def load_scenario(
 
 
 def _household_class(path: str, file: str) -> type:
-    """The class named ``module:Class``, checked to be a Household subclass."""
-    import importlib
-
-    from .households import Household
-
-    module_name, _, attr = path.partition(":")
+    """The class named ``module:Class``, checked to be a Household subclass (by its ancestry's
+    names: the configuration layer does not import the engine)."""
     try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(file, "scenario.household", f"cannot import {path!r}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Household)):
+        cls = resolve_import(path, "household class")
+    except ValueError as exc:
+        raise ConfigError(file, "scenario.household", str(exc)) from None
+    names = {f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", ())}
+    if not (isinstance(cls, type) and "lda_sim.households.Household" in names):
         raise ConfigError(file, "scenario.household", f"{path!r} is not a subclass of lda_sim.households.Household")
     return cls

@@ -4,7 +4,8 @@ Two kinds of stream:
 
 * **Process streams** (arrivals of a cause, lettings of a state, the initial population of a
   state) are numpy generators keyed by names, not by positions, so that adding a territory or a
-  cause does not shift the others.
+  cause does not shift the others. The compiled engine draws them in blocks of 1,024 unit
+  exponentials, uniforms and 64-bit seeds (:class:`lda_sim.engine.build.Streams`).
 * **Household draws** are counter-based: a household holds a 64-bit seed and every draw is a hash
   of that seed and a tag naming its purpose (the stay of the n-th visit to a state, the n-th
   offer from a queue...). A household's draws therefore do not depend on what other households
@@ -47,35 +48,3 @@ def uniform(seed: int, draw_tag: int) -> float:
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
     z ^= z >> 31
     return ((z >> 11) + 0.5) * _TWO_POW_MINUS_53
-
-
-class BlockStream:
-    """Pre-drawn blocks of unit exponentials, uniforms and 64-bit seeds from a numpy generator.
-
-    Drawing scalars one at a time from numpy costs microseconds each; blocks make the cost per
-    event negligible while keeping the sequence fixed for a seed.
-    """
-
-    __slots__ = ("rng", "block", "_exp", "_uni", "_seeds", "_i")
-
-    def __init__(self, rng: np.random.Generator, block: int = 1024) -> None:
-        self.rng = rng
-        self.block = block
-        self._i = block
-        self._exp: list[float] = []
-        self._uni: list[float] = []
-        self._seeds: list[int] = []
-
-    def _refill(self) -> None:
-        self._exp = self.rng.standard_exponential(self.block).tolist()
-        self._uni = self.rng.random(self.block).tolist()
-        self._seeds = self.rng.integers(0, MASK64, self.block, dtype=np.uint64, endpoint=True).tolist()
-        self._i = 0
-
-    def next(self) -> tuple[float, float, int]:
-        """One unit exponential, one uniform and one 64-bit seed."""
-        if self._i >= self.block:
-            self._refill()
-        i = self._i
-        self._i = i + 1
-        return self._exp[i], self._uni[i], self._seeds[i]

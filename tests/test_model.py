@@ -171,3 +171,12 @@ def test_initial_stays_are_length_biased(law_spec: dict) -> None:
     plain = np.array([law.sample(u) for u in rng.random(100_000)])
     biased = np.array([law.sample_length_biased(u, v) for u, v in rng.random((100_000, 2))])
     assert biased.mean() == pytest.approx((plain**2).mean() / plain.mean(), rel=0.03)
+
+
+def test_an_absurd_inflow_stops_with_a_clear_error(tmp_path: Path) -> None:
+    from lda_sim.model import EngineLimitError
+
+    scenario = write_one_queue_config(tmp_path, places=10, arrivals_per_year=1.2e9, mean_stay_days=30.0, seed=1)
+    model = HousingModel(load_scenario(scenario, years=1), max_households=20_000)
+    with pytest.raises(EngineLimitError, match="more than 20,000 households alive at once"):
+        model.run_until(model.horizon)

@@ -13,6 +13,7 @@ import yaml
 from lda_sim.config import load_scenario
 from lda_sim.errors import ConfigError
 from lda_sim.run import run_scenario, run_scenarios
+from lda_sim.model import HousingModel
 from tests.test_model import CheckedModel
 
 DATA = Path(__file__).parent / "data"
@@ -315,3 +316,18 @@ def test_run_several_scenarios_and_compare_from_the_command_line(tmp_path: Path)
     assert (tmp_path / "both.compare.png").stat().st_size > 10_000
     result = runner.invoke(main, ["compare", str(out), "--baseline", "nope"])
     assert result.exit_code == 2 and "nope" in result.stderr
+
+
+def test_each_model_builds_its_own_policies(tmp_path: Path) -> None:
+    """Two models of one loaded scenario do not share policy objects (nor deliveries)."""
+    path = scenario_with(tmp_path, "prod", {"type": "production", "start": "2025-01", "state": "housing", "units_per_year": 24})
+    scenario = load_scenario(path, years=1, seed=3)
+    first, second = HousingModel(scenario), HousingModel(scenario)
+    assert first.policies[0] is not second.policies[0] and first.policies[0] is not scenario.policies[0]
+    first.run_until(first.horizon)
+    second.run_until(second.horizon)
+    a, b = first.dataset(), second.dataset()
+    np.testing.assert_array_equal(a.capacity.values, b.capacity.values)
+    housing = scenario.pathway.state_index["housing"]
+    assert float(a.capacity.isel(territory=0, state=housing, time=-1)) - float(a.capacity.isel(territory=0, state=housing, time=0)) >= 20
+    assert not hasattr(scenario.policies[0], "_model")

@@ -93,7 +93,7 @@ class Streams:
         return len(self.rngs) - 1
 
     def refill(self, exp: np.ndarray, uni: np.ndarray, seeds: np.ndarray, used: np.ndarray, filled: np.ndarray) -> None:
-        """Give a block to every stream with a free half (as lda_sim.streams.BlockStream draws it)."""
+        """Give a block to every stream with a free half (a block: 1,024 exponentials, then uniforms, then seeds)."""
         block = k.BLOCK
         for i in np.flatnonzero(filled - used <= block):
             rng = self.rngs[i]
