@@ -58,7 +58,7 @@ model_params: dict[str, dict] = {
 
 #: Length and replicates of the runs (initial values from the environment).
 run_params: dict[str, dict] = {
-    "years": {"type": "SliderFloat", "value": 2.0, "min": 0.5, "max": 10.0, "step": 0.5, "label": "Horizon (années)"},
+    "years": {"type": "SliderFloat", "value": 2.0, "min": 0.25, "max": 10.0, "step": 0.25, "label": "Horizon (années)"},
     "replicates": {"type": "SliderInt", "value": 3, "min": 1, "max": 10, "step": 1, "label": "Réplications"},
 }
 
@@ -100,8 +100,8 @@ def scenario_of(path: str) -> Scenario:
 scenario_file = solara.reactive("")
 territory = solara.reactive("")
 levers = {name: solara.reactive(spec["value"]) for name, spec in model_params.items()}
-years = solara.reactive(_env_number("LDA_SIM_APP_YEARS", run_params["years"]["value"], 1 / 12, 100))
-replicates = solara.reactive(int(_env_number("LDA_SIM_APP_REPLICATES", run_params["replicates"]["value"], 1, 50)))
+years = solara.reactive(_env_number("LDA_SIM_APP_YEARS", run_params["years"]["value"], run_params["years"]["min"], run_params["years"]["max"]))
+replicates = solara.reactive(int(_env_number("LDA_SIM_APP_REPLICATES", run_params["replicates"]["value"], 1, run_params["replicates"]["max"])))
 report_lang = solara.reactive("fr")
 
 
@@ -163,7 +163,9 @@ def _shown(name: str, value: float) -> str:
     """A lever's value as the planner reads it (the share in per cent, French decimals)."""
     if name == "share_to_homeless":
         return f"{dash._fr(100 * value, 1)} %"
-    return dash._fr(value, 0 if float(value).is_integer() else 1)
+    if float(value).is_integer():
+        return dash._fr(value, 0)
+    return dash._fr(value, 2).rstrip("0")
 
 
 def _slider(name: str, spec: dict, reactive: solara.Reactive, disabled: bool) -> None:

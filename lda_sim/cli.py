@@ -399,11 +399,11 @@ def calibrate(
 
 
 @main.command()
-@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8765, show_default=True, help="Port on 127.0.0.1.")
 @click.option("--scenarios", "scenarios_dir", type=click.Path(file_okay=False), default=None,
               help="Folder of the scenario files to choose from (default: configs/scenarios here, else of the source tree).")
-@click.option("--years", type=click.FloatRange(min=1 / 12, max=100), default=2.0, show_default=True, help="Initial horizon of the runs.")
-@click.option("--replicates", type=click.IntRange(min=1, max=50), default=3, show_default=True, help="Initial replicates per scenario.")
+@click.option("--years", type=click.FloatRange(min=0.25, max=10), default=2.0, show_default=True, help="Initial horizon of the runs (years, by quarters).")
+@click.option("--replicates", type=click.IntRange(min=1, max=10), default=3, show_default=True, help="Initial replicates per scenario.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes running the simulations (default: one per core, at most 2).")
 def app(port: int, scenarios_dir: str | None, years: float, replicates: int, workers: int | None) -> None:
     """Open the planning dashboard (Solara) on http://127.0.0.1:PORT: choose a scenario and a

@@ -31,12 +31,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 import yaml
+from matplotlib.dates import DateFormatter, MonthLocator, YearLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from .analysis import histogram_quantile, persons_in, states_of_kind, total_cost
 from .config import Scenario, load_scenario
-from .ensemble import combine, plan_runs, run_to_file
+from .ensemble import RunSpec, combine, plan_runs, run_to_file
+from .output import open_results, save_dataset
 
 #: Where the dashboard's own values come from, in the scenario file it writes (and so in the report).
 DASHBOARD_ASSUMPTION = "set by the planner in the lda-sim dashboard"
@@ -257,7 +259,8 @@ def run_comparison(
     seeds in both, over ``years``; returns the combined dataset (``scenario``: baseline first, then
     the levers; ``replicate``), attributes ``dashboard_territory`` and ``dashboard_levers`` added.
 
-    Runs already in ``cache`` are reused. ``workers`` > 1 runs them in that many processes.
+    Runs already in ``cache`` are reused; when no lever changes anything, the lever scenario's runs
+    are the baseline's, copied under its name. ``workers`` > 1 runs them in that many processes.
     ``progress(done, total)`` is called as runs finish. Raises :class:`lda_sim.ConfigError` for a
     bad scenario or lever value.
     """
@@ -269,10 +272,37 @@ def run_comparison(
     specs = plan_runs([base, lever_file], seed=root_seed, replicates=replicates, years=years)
     files = {spec.key: folder / "runs" / f"{spec.key}.nc" for spec in specs}
     files[specs[0].key].parent.mkdir(parents=True, exist_ok=True)
+    if not lever_policies(scenario, territory, levers):
+        # no lever changes anything: the lever scenario's runs are the baseline's (same model, same
+        # seeds), so they are copied under the lever scenario's name rather than run again
+        _run_missing(specs[:replicates], files, workers, progress, len(specs))
+        for base_spec, spec in zip(specs[:replicates], specs[replicates:]):
+            if not files[spec.key].exists():
+                _copy_run(files[base_spec.key], files[spec.key], lever_file)
+    else:
+        _run_missing(specs, files, workers, progress, len(specs))
+    ds = combine(specs, files)
+    assert ds is not None  # every run wrote its file, or raised
+    ds.attrs["dashboard_territory"] = territory
+    ds.attrs["dashboard_levers"] = describe_levers(scenario, territory, levers)
+    return ds
+
+
+def _copy_run(source: Path, target: Path, scenario_file: Path) -> None:
+    """A run of the baseline saved as the same run of a scenario that changes nothing in it."""
+    ds = open_results(source)
+    spec = load_scenario(scenario_file)
+    ds.attrs.update(scenario=spec.name, scenario_description=spec.description, scenario_file=str(scenario_file))
+    save_dataset(ds, target)
+
+
+def _run_missing(specs: Sequence[RunSpec], files: dict[str, Path], workers: int,
+                 progress: Callable[[int, int], None] | None, total: int) -> None:
+    """Run the specs whose file is missing (in ``workers`` processes if more than one)."""
     todo = [spec for spec in specs if not files[spec.key].exists()]
-    done = len(specs) - len(todo)
+    done = total - len(todo)
     if progress:
-        progress(done, len(specs))
+        progress(done, total)
     if workers > 1 and len(todo) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -284,18 +314,13 @@ def run_comparison(
                 future.result()
                 done += 1
                 if progress:
-                    progress(done, len(specs))
+                    progress(done, total)
     else:
         for spec in todo:
             run_to_file(spec, str(files[spec.key]))
             done += 1
             if progress:
-                progress(done, len(specs))
-    ds = combine(specs, files)
-    assert ds is not None  # every run wrote its file, or raised
-    ds.attrs["dashboard_territory"] = territory
-    ds.attrs["dashboard_levers"] = describe_levers(scenario, territory, levers)
-    return ds
+                progress(done, total)
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,7 +455,14 @@ def comparison_figure(ds: xr.Dataset, territory: str) -> Figure:
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.grid(alpha=0.3)
         ax.set_ylim(bottom=0)
+    months = len(times)
     for ax in axes[-1]:
+        if months <= 24:
+            ax.xaxis.set_major_locator(MonthLocator(interval=max(1, months // 8)))
+            ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
+        else:
+            ax.xaxis.set_major_locator(YearLocator())
+            ax.xaxis.set_major_formatter(DateFormatter("%Y"))
         ax.tick_params(axis="x", labelrotation=30)
     axes.flat[0].legend(loc="lower left", fontsize=9, frameon=False)
     band = f"médiane de {replicates} réplications, bande 10–90 %" if replicates > 1 else "une réplication"
