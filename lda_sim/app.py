@@ -115,6 +115,10 @@ class Outcome:
     run_number: int
 
 
+#: the last finished comparison, kept on the page when a later run fails
+last_outcome: solara.Reactive[Outcome | None] = solara.reactive(None)
+
+
 def current_levers(scenario: Scenario, name: str) -> dash.Levers:
     """The levers of the page; a share within half a step of the territory's own keeps it."""
     share = levers["share_to_homeless"].value
@@ -139,7 +143,7 @@ def run_comparison() -> Outcome:
     path = scenario_file.value
     scenario = scenario_of(path)
     name = territory.value
-    workers = int(_env_number("LDA_SIM_APP_WORKERS", dash.default_workers(), 1, 64))
+    workers = int(_env_number("LDA_SIM_APP_WORKERS", 1, 1, 64))
 
     def progress(done: int, total: int) -> None:
         run_comparison.progress = 100.0 * done / total if total else 100.0
@@ -152,7 +156,9 @@ def run_comparison() -> Outcome:
     netcdf = cache_folder() / "results" / f"{ds.scenario.values[-1]}-{_runs['count']}.nc"
     netcdf.parent.mkdir(parents=True, exist_ok=True)
     save_dataset(ds, netcdf)
-    return Outcome(ds, name, netcdf, _runs["count"])
+    outcome = Outcome(ds, name, netcdf, _runs["count"])
+    last_outcome.set(outcome)
+    return outcome
 
 
 def _heading(text: str) -> None:
@@ -304,8 +310,9 @@ def Page() -> None:
         solara.ProgressLinear(run_comparison.progress if run_comparison.progress is not None else True)
     if run_comparison.error:
         exc = run_comparison.exception
-        solara.Error(f"La simulation a échoué : {exc}", classes=["lda-error"])
-    outcome = run_comparison.latest if run_comparison.latest is not None else None
+        what = "Réglage impossible" if isinstance(exc, (ValueError, ConfigError)) else "La simulation a échoué"
+        solara.Error(f"{what} : {exc}", classes=["lda-error"])
+    outcome = last_outcome.value
     if outcome is None:
         solara.Info(
             "Choisissez un scénario et un territoire, réglez les leviers, puis lancez la simulation : le scénario "

@@ -404,7 +404,7 @@ def calibrate(
               help="Folder of the scenario files to choose from (default: configs/scenarios here, else of the source tree).")
 @click.option("--years", type=click.FloatRange(min=0.25, max=10), default=2.0, show_default=True, help="Initial horizon of the runs (years, by quarters).")
 @click.option("--replicates", type=click.IntRange(min=1, max=10), default=3, show_default=True, help="Initial replicates per scenario.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes running the simulations (default: one per core, at most 2).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes running the simulations of a run (default: 1, in the server; more pays off for long runs, each process starting takes seconds).")
 def app(port: int, scenarios_dir: str | None, years: float, replicates: int, workers: int | None) -> None:
     """Open the planning dashboard (Solara) on http://127.0.0.1:PORT: choose a scenario and a
     territory, move the levers, run, compare with the baseline, download the results and report."""

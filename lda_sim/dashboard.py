@@ -185,8 +185,9 @@ def pathway_smallest(scenario: Scenario) -> str:
 def describe_levers(scenario: Scenario, territory: str, levers: Levers) -> str:
     """One French sentence naming the levers that change something."""
     parts = []
+    lag = float(levers.pension_de_famille_lag_years)
     if levers.pension_de_famille_per_year > 0:
-        parts.append(f"{levers.pension_de_famille_per_year} logements de pension de famille par an (livrés après {_fr(levers.pension_de_famille_lag_years, 1)} an)")
+        parts.append(f"{levers.pension_de_famille_per_year} logements de pension de famille par an (livrés après {_fr(lag, 0 if lag.is_integer() else 1)} an)")
     if levers.iml_per_year > 0:
         parts.append(f"{levers.iml_per_year} logements captés en IML par an")
     if levers.hotel_converted_per_year > 0:
@@ -266,6 +267,7 @@ def run_comparison(
     """
     base = Path(base)
     scenario = load_scenario(base)
+    check_hotel_places(scenario, territory, levers, years)
     folder = _cache_folder(Path(cache), base)
     lever_file = write_lever_scenario(base, scenario, territory, levers, folder / "scenarios")
     root_seed = scenario.seed if seed is None else int(seed)
@@ -286,6 +288,19 @@ def run_comparison(
     ds.attrs["dashboard_territory"] = territory
     ds.attrs["dashboard_levers"] = describe_levers(scenario, territory, levers)
     return ds
+
+
+def check_hotel_places(scenario: Scenario, territory: str, levers: Levers, years: float) -> None:
+    """The hotel places converted over the run cannot exceed the territory's hotel places."""
+    index = scenario.pathway.state_index.get(HOTEL_STATE)
+    places = scenario.territory(territory).places.get(index, 0) if index is not None else 0
+    converted = levers.hotel_converted_per_year * years
+    if converted > places:
+        label = scenario.territory(territory).label
+        raise ValueError(
+            f"{_fr(levers.hotel_converted_per_year)} places d'hôtel converties par an pendant {_fr(years, 2).rstrip('0').rstrip(',')} an(s) "
+            f"dépassent les {_fr(places)} places d'hôtel du territoire ({label}) : réduisez le levier ou l'horizon"
+        )
 
 
 def _copy_run(source: Path, target: Path, scenario_file: Path) -> None:
@@ -482,13 +497,8 @@ def slides_writer() -> Callable[..., Any] | None:
     return getattr(report, "write_slides", None)
 
 
-def default_workers() -> int:
-    """Processes for the runs: one per core, at most two (the dashboard runs four to ten runs)."""
-    return max(1, min(2, os.cpu_count() or 1))
-
-
 __all__: Sequence[str] = (
     "Levers", "INDICATORS", "list_scenarios", "default_scenarios_folder", "territory_share_to_homeless",
     "lever_policies", "describe_levers", "write_lever_scenario", "run_comparison", "indicator_series",
-    "horizon_values", "horizon_table", "comparison_figure", "slides_writer", "default_workers",
+    "horizon_values", "horizon_table", "comparison_figure", "slides_writer", "check_hotel_places",
 )

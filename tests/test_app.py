@@ -91,6 +91,14 @@ def test_lever_scenario_file_extends_the_scenario_and_loads(amp_scenario, tmp_pa
                for r in loaded.provenance), "the dashboard's values are recorded as assumptions"
 
 
+def test_hotel_conversions_cannot_exceed_the_hotel_places(amp_scenario):
+    scenario = load_scenario(amp_scenario)
+    places = scenario.territory(AMP).places[scenario.pathway.state_index["hotel"]]
+    dash.check_hotel_places(scenario, AMP, dash.Levers(hotel_converted_per_year=places // 2), years=2)
+    with pytest.raises(ValueError, match="1\u202f000 places d'hôtel converties par an pendant 3,5 an\\(s\\) dépassent les 2\u202f843 places"):
+        dash.check_hotel_places(scenario, AMP, dash.Levers(hotel_converted_per_year=1000), years=3.5)
+
+
 def test_app_command_rejects_a_folder_without_scenarios(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lda_sim.cli", "app", "--scenarios", str(tmp_path)],
                             capture_output=True, text=True, timeout=60)
@@ -164,6 +172,7 @@ def test_dashboard_end_to_end_in_chromium(app_url, tmp_path):
             run.click()
             first = page.locator(".lda-chart-run-1 img")
             first.wait_for(timeout=60_000)
+            sync_api.expect(run).to_be_enabled(timeout=30_000)  # the run is over: the levers move again
             assert page.get_by_text("amp sans levier modifié").is_visible()
             before_image = first.get_attribute("src")
             before_table = page.locator(".lda-table").inner_text()
@@ -182,6 +191,7 @@ def test_dashboard_end_to_end_in_chromium(app_url, tmp_path):
             run.click()
             second = page.locator(".lda-chart-run-2 img")
             second.wait_for(timeout=60_000)
+            sync_api.expect(run).to_be_enabled(timeout=30_000)
             assert page.get_by_text(f"{captured} logements captés en IML par an").is_visible()
             assert second.get_attribute("src") != before_image, "the chart did not change with the lever"
             after_table = page.locator(".lda-table").inner_text()
