@@ -123,13 +123,15 @@ def current_levers(scenario: Scenario, name: str) -> dash.Levers:
     """The levers of the page; a share within half a step of the territory's own keeps it."""
     share = levers["share_to_homeless"].value
     own = dash.territory_share_to_homeless(scenario, name)
+    missing = dash.missing_levers(scenario)
     if share is None or own is None or abs(share - own) < model_params["share_to_homeless"]["step"] / 2:
         share = None
+    values = {name: (0 if name in missing else levers[name].value) for name in model_params if name != "share_to_homeless"}
     return dash.Levers(
-        pension_de_famille_per_year=int(levers["pension_de_famille_per_year"].value),
+        pension_de_famille_per_year=int(values["pension_de_famille_per_year"]),
         pension_de_famille_lag_years=float(levers["pension_de_famille_lag_years"].value),
-        iml_per_year=int(levers["iml_per_year"].value),
-        hotel_converted_per_year=int(levers["hotel_converted_per_year"].value),
+        iml_per_year=int(values["iml_per_year"]),
+        hotel_converted_per_year=int(values["hotel_converted_per_year"]),
         share_to_homeless=share,
     )
 
@@ -174,15 +176,17 @@ def _shown(name: str, value: float) -> str:
     return dash._fr(value, 2).rstrip("0")
 
 
-def _slider(name: str, spec: dict, reactive: solara.Reactive, disabled: bool) -> None:
-    """A lever: its label and value on their own line (labels are long), the slider below."""
+def _slider(name: str, spec: dict, reactive: solara.Reactive, disabled: bool, absent: str = "") -> None:
+    """A lever: its label and value on their own line (labels are long), the slider below;
+    ``absent`` names the state a lever needs that the pathway lacks (the lever is then disabled)."""
     kind = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
     with solara.Div(classes=["lda-lever", f"lda-lever-{name}"], style={"margin-top": "10px"}):
         with solara.Row(justify="space-between", style={"font-size": "0.9em"}):
-            solara.Text(spec["label"])
-            solara.Text(_shown(name, reactive.value) if reactive.value is not None else "—",
+            solara.Text(spec["label"] + (f" (pas d'état {absent} dans ce parcours)" if absent else ""),
+                        style={"color": "#888"} if absent else None)
+            solara.Text(_shown(name, reactive.value) if reactive.value is not None and not absent else "—",
                         classes=["lda-value"], style={"font-weight": "bold", "white-space": "nowrap"})
-        kind("", value=reactive, min=spec["min"], max=spec["max"], step=spec["step"], thumb_label=False, disabled=disabled)
+        kind("", value=reactive, min=spec["min"], max=spec["max"], step=spec["step"], thumb_label=False, disabled=disabled or bool(absent))
 
 
 def _table_html(table) -> str:
@@ -212,8 +216,9 @@ def Controls(scenario: Scenario | None, files: list[Path], busy: bool) -> None:
         on_value=lambda label: territory.set(labels[label]), disabled=busy,
     )
     _heading("Leviers (dans ce territoire, chaque année dès le début du scénario)")
+    missing = dash.missing_levers(scenario)
     for name, spec in model_params.items():
-        _slider(name, spec, levers[name], busy)
+        _slider(name, spec, levers[name], busy, missing.get(name, ""))
     own = dash.territory_share_to_homeless(scenario, territory.value) if territory.value else None
     if own is not None:
         solara.Text(f"Part du fichier du territoire : {dash._fr(100 * own, 1)} %", style={"font-size": "0.85em", "color": "#555"})

@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,11 +80,14 @@ class Levers:
 
 
 def list_scenarios(folder: str | Path) -> list[Path]:
-    """The scenario files (``*.yaml``) of ``folder``, sorted by name, the baseline first."""
+    """The scenario files of ``folder`` (``*.yaml`` with a top-level ``scenario:``; pathway and
+    territory files beside them are left out), sorted by name, the baseline first."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of scenarios")
-    files = sorted(folder.glob("*.yaml"), key=lambda p: (p.stem != "baseline", p.stem))
+    top = re.compile(r"^scenario\s*:", re.MULTILINE)
+    files = sorted((p for p in folder.glob("*.yaml") if top.search(p.read_text(encoding="utf-8", errors="replace"))),
+                   key=lambda p: (p.stem != "baseline", p.stem))
     if not files:
         raise FileNotFoundError(f"{folder}: no scenario file (*.yaml) in this folder")
     return files
@@ -133,12 +136,34 @@ def _normalised(shares: dict[str, float]) -> dict[str, float]:
     return out
 
 
+#: The pathway states each lever needs.
+LEVER_STATES = {
+    "pension_de_famille_per_year": (PENSION_STATE,),
+    "pension_de_famille_lag_years": (PENSION_STATE,),
+    "iml_per_year": (IML_STATE,),
+    "hotel_converted_per_year": (HOTEL_STATE, HOTEL_TARGET),
+    "share_to_homeless": (SOCIAL_STATE,),
+}
+
+
+def missing_levers(scenario: Scenario) -> dict[str, str]:
+    """Levers whose states the scenario's pathway lacks, with the first missing state."""
+    states = scenario.pathway.state_index
+    return {lever: next(s for s in needed if s not in states)
+            for lever, needed in LEVER_STATES.items() if any(s not in states for s in needed)}
+
+
 def lever_policies(scenario: Scenario, territory: str, levers: Levers) -> list[dict[str, Any]]:
     """The policies of ``levers`` in ``territory`` (only the levers that change something), as
     scenario-file entries with their provenance."""
     names = [t.name for t in scenario.territories]
     if territory not in names:
         raise ValueError(f"unknown territory {territory!r} (territories: {', '.join(names)})")
+    missing = missing_levers(scenario)
+    for lever, state in missing.items():
+        value = getattr(levers, lever)
+        if lever != "pension_de_famille_lag_years" and value:
+            raise ValueError(f"lever {lever} needs the state {state!r}, which the pathway {scenario.pathway.name!r} does not have")
     start = str(scenario.start)[:7]
     common = {"territories": [territory], "start": start}
     mine = {"assumption": DASHBOARD_ASSUMPTION}
@@ -370,7 +395,7 @@ def indicator_series(ds: xr.Dataset, territory: str) -> dict[str, xr.DataArray]:
         "wait": histogram_quantile(hist, 0.5),
     }
     cost = total_cost(one)
-    if cost is not None:
+    if cost is not None and bool((cost != 0).any()):  # a territory without costs records zeros
         series["cost"] = cost / 1e6
     return series
 
@@ -443,7 +468,9 @@ def horizon_table(ds: xr.Dataset, territory: str) -> pd.DataFrame:
 
 
 def _thousands(value: float, _position: int) -> str:
-    return _fr(value, 0 if abs(value) >= 10 or value == int(value) else 1)
+    if value == int(value) or abs(value) >= 10:
+        return _fr(value, 0)
+    return _fr(value, 1 if abs(value) >= 1 else 2)
 
 
 def comparison_figure(ds: xr.Dataset, territory: str) -> Figure:

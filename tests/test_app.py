@@ -91,6 +91,38 @@ def test_lever_scenario_file_extends_the_scenario_and_loads(amp_scenario, tmp_pa
                for r in loaded.provenance), "the dashboard's values are recorded as assumptions"
 
 
+def test_levers_without_their_state_in_the_pathway(small_scenario_path):
+    scenario = load_scenario(small_scenario_path)  # street, shelter, housing, social, exit
+    territory = scenario.territories[0].name
+    assert dash.missing_levers(scenario) == {
+        "pension_de_famille_per_year": "pension_de_famille", "pension_de_famille_lag_years": "pension_de_famille",
+        "iml_per_year": "iml_sublease", "hotel_converted_per_year": "hotel", "share_to_homeless": "social_housing",
+    }
+    assert dash.lever_policies(scenario, territory, dash.Levers()) == []
+    with pytest.raises(ValueError, match="lever iml_per_year needs the state 'iml_sublease', which the pathway 'small' does not have"):
+        dash.lever_policies(scenario, territory, dash.Levers(iml_per_year=10))
+
+
+def test_comparison_without_levers_shows_no_difference(small_scenario_path, tmp_path):
+    ds = dash.run_comparison(small_scenario_path, "town", dash.Levers(), years=0.5, replicates=2, cache=tmp_path)
+    assert [str(s) for s in ds.scenario.values] == ["small", "small-leviers"] and ds.sizes["replicate"] == 2
+    assert list(ds.scenario_description.values)[1] == "small sans levier modifié (Town)"
+    table = dash.horizon_table(ds, "town")
+    assert list(table.columns) == ["Indicateur", "small", "small-leviers", "Écart"]
+    # the small territory has no costs: no cost row; same seeds and no lever: no difference at all
+    assert list(table["Indicateur"]) == [dash.HORIZON_LABELS[k] for k in ("street", "shelter", "wait")]
+    assert (table["Écart"] == "0 [0 ; 0]").all()
+    assert (table["small"] == table["small-leviers"]).all() and table["small"].str.contains(r"\[").all()
+    fig = dash.comparison_figure(ds, "town")
+    axes = fig.axes
+    assert [ax.get_title(loc="left") for ax in axes] == [
+        "Personnes à la rue (personnes)", "Personnes hébergées (personnes)", "Attente médiane d'un logement (jours)", "Coût du mois (M€)"]
+    assert [line.get_label() for line in axes[0].get_lines()] == ["small", "small-leviers"]
+    assert len(axes[0].collections) == 2  # a 10-90 % band per scenario
+    assert "pas de coûts" in axes[3].texts[0].get_text()
+    assert "médiane de 2 réplications, bande 10–90 %" in fig.get_suptitle()
+
+
 def test_hotel_conversions_cannot_exceed_the_hotel_places(amp_scenario):
     scenario = load_scenario(amp_scenario)
     places = scenario.territory(AMP).places[scenario.pathway.state_index["hotel"]]
