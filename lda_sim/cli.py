@@ -418,5 +418,36 @@ def calibrate(
         click.echo(f"Wrote {role}: {path}", err=True)
 
 
+@main.command()
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--scenarios", "scenarios_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of the scenario files to choose from (default: configs/scenarios here, else of the source tree).")
+@click.option("--years", type=click.FloatRange(min=0.25, max=10), default=2.0, show_default=True, help="Initial horizon of the runs (years, by quarters).")
+@click.option("--replicates", type=click.IntRange(min=1, max=10), default=3, show_default=True, help="Initial replicates per scenario.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes running the simulations of a run (default: 1, in the server; more pays off for long runs, each process starting takes seconds).")
+def app(port: int, scenarios_dir: str | None, years: float, replicates: int, workers: int | None) -> None:
+    """Open the planning dashboard (Solara) on http://127.0.0.1:PORT: choose a scenario and a
+    territory, move the levers, run, compare with the baseline, download the results and report."""
+    import importlib.util
+
+    if importlib.util.find_spec("solara") is None:
+        _fail("the dashboard needs Solara: pip install -e '.[app]'")
+    from .dashboard import default_scenarios_folder, list_scenarios
+
+    folder = Path(scenarios_dir) if scenarios_dir else default_scenarios_folder()
+    try:
+        list_scenarios(folder)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    env = dict(os.environ, LDA_SIM_APP_SCENARIOS=str(folder.resolve()), LDA_SIM_APP_YEARS=str(years),
+               LDA_SIM_APP_REPLICATES=str(replicates))
+    if workers:
+        env["LDA_SIM_APP_WORKERS"] = str(workers)
+    command = [sys.executable, "-m", "solara", "run", "lda_sim.app", "--host", "127.0.0.1", "--port", str(port), "--no-open", "--production"]
+    click.echo(f"lda-sim app: serving on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
+    sys.stderr.flush()
+    os.execve(sys.executable, command, env)  # the server replaces this process: signals reach it directly
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
