@@ -141,7 +141,7 @@ def run(
 
 def _warm_up() -> None:
     """Compile the engine first if its cache is cold, saying so (it takes about a minute once)."""
-    from .engine.warmup import compile_engine, is_compiled
+    from .warmup import compile_engine, is_compiled
 
     if not is_compiled():
         click.echo("Compiling the simulation engine (first run on this machine: about a minute; cached for later runs)...", err=True)
@@ -151,7 +151,7 @@ def _warm_up() -> None:
 @main.command()
 def warmup() -> None:
     """Compile the simulation engine now (numba caches it on disk), so that no run waits for it."""
-    from .engine.warmup import compile_engine, is_compiled
+    from .warmup import compile_engine, is_compiled
 
     cached = is_compiled()
     seconds = compile_engine()

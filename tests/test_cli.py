@@ -374,3 +374,13 @@ def test_run_unknown_allocation_rule_names_file_and_field(make_config: Callable[
 def test_run_years_below_half_a_month(small_scenario_path: Path, tmp_path: Path) -> None:
     result = invoke("run", small_scenario_path, "--out", tmp_path / "r.nc", "--years", "0.01")
     assert result.exit_code == 2
+
+
+def test_warmup_compiles_the_engine_and_says_so() -> None:
+    from lda_sim.cli import main
+    from lda_sim.warmup import is_compiled
+
+    result = CliRunner().invoke(main, ["warmup"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Engine ") and " in " in result.output
+    assert is_compiled()

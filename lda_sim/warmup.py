@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import kernel
+from .engine import kernel
 
 
 def is_compiled() -> bool:
@@ -25,9 +25,9 @@ def is_compiled() -> bool:
 
 def compile_engine() -> float:
     """Compile (or load) every kernel function; return the seconds it took."""
-    from ..config import load_scenario
-    from ..model import HousingModel
-    from ..validation import write_one_queue_config
+    from .config import load_scenario
+    from .model import HousingModel
+    from .validation import write_one_queue_config
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
