@@ -159,7 +159,9 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     # --- households (grown by the kernel) ---
     H = 1024
     for name in ("h_terr", "h_kind", "h_persons", "h_size", "h_needs", "h_status", "h_priority", "h_cause", "h_profile",
-                 "h_state", "h_supported", "h_token", "h_uid", "h_mobility_offers", "h_ntickets", "free_slots"):
+                 "h_state", "h_supported", "h_mobility_offers", "h_ntickets"):
+        a[name] = np.zeros(H, np.int32)  # small values: half the memory of int64
+    for name in ("h_token", "h_uid", "free_slots"):
         a[name] = np.zeros(H, np.int64)
     a["h_seed"] = np.zeros(H, np.uint64)
     for name in ("h_entered_state", "h_entered_system", "h_housed_at"):
@@ -167,7 +169,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["h_visits"] = np.zeros((H, S), np.int32)
     a["h_offers"] = np.zeros((H, max(Q, 1)), np.int32)
     a["h_queue_since"] = np.full((H, max(Q, 1)), np.nan)
-    a["h_ticket"] = np.zeros((H, max(Q, 1)), np.int64)
+    a["h_ticket"] = np.zeros((H, max(Q, 1)), np.int32)
     # --- the pathway ---
     a["cap_kind"] = np.array([_CAP[s.capacity_kind] for s in states], np.int64)
     a["state_kind"] = np.array([_KIND[s.kind] for s in states], np.int64)
@@ -352,7 +354,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     for name in ("w_val", "th_val"):
         a[name] = np.zeros(1024)
     for name in ("w_where", "w_month", "th_terr", "th_month"):
-        a[name] = np.zeros(1024, np.int64)
+        a[name] = np.zeros(1024, np.int32)
     a["mv_i"] = np.zeros((1024 if trajectories else 1, k.TRAJECTORY_COLUMNS), np.int64)
     a["mv_f"] = np.zeros((1024 if trajectories else 1, 2))
     a["refused"] = np.zeros((64, HEAP_COLUMNS))

@@ -704,8 +704,8 @@ def _record_wait(st, t: int, s: int, days: float) -> None:
     n = st.counters[C_NWAIT]
     if n >= len(st.w_val):
         st.w_val = _grown_f8(st.w_val)
-        st.w_where = _grown_i8(st.w_where)
-        st.w_month = _grown_i8(st.w_month)
+        st.w_where = _grown_i4(st.w_where)
+        st.w_month = _grown_i4(st.w_month)
     st.w_val[n] = days
     st.w_where[n] = t * len(st.cap_kind) + s
     st.w_month[n] = st.counters[C_MONTH]
@@ -717,8 +717,8 @@ def _record_time_to_housing(st, t: int, days: float) -> None:
     n = st.counters[C_NTTH]
     if n >= len(st.th_val):
         st.th_val = _grown_f8(st.th_val)
-        st.th_terr = _grown_i8(st.th_terr)
-        st.th_month = _grown_i8(st.th_month)
+        st.th_terr = _grown_i4(st.th_terr)
+        st.th_month = _grown_i4(st.th_month)
     st.th_val[n] = days
     st.th_terr[n] = t
     st.th_month[n] = st.counters[C_MONTH]
@@ -728,6 +728,13 @@ def _record_time_to_housing(st, t: int, days: float) -> None:
 @njit(cache=True)
 def _grown_f8(a):
     b = np.empty(max(16, 2 * len(a)), np.float64)
+    b[: len(a)] = a
+    return b
+
+
+@njit(cache=True)
+def _grown_i4(a):
+    b = np.empty(max(16, 2 * len(a)), np.int32)
     b[: len(a)] = a
     return b
 
@@ -798,24 +805,24 @@ def grow_households(st) -> None:
     u = np.zeros(m, np.uint64)
     u[:n] = st.h_seed
     st.h_seed = u
-    st.h_terr = _resized_i8(st.h_terr, m)
-    st.h_kind = _resized_i8(st.h_kind, m)
-    st.h_persons = _resized_i8(st.h_persons, m)
-    st.h_size = _resized_i8(st.h_size, m)
-    st.h_needs = _resized_i8(st.h_needs, m)
-    st.h_status = _resized_i8(st.h_status, m)
-    st.h_priority = _resized_i8(st.h_priority, m)
-    st.h_cause = _resized_i8(st.h_cause, m)
-    st.h_profile = _resized_i8(st.h_profile, m)
-    st.h_state = _resized_i8(st.h_state, m)
+    st.h_terr = _resized_i4(st.h_terr, m)
+    st.h_kind = _resized_i4(st.h_kind, m)
+    st.h_persons = _resized_i4(st.h_persons, m)
+    st.h_size = _resized_i4(st.h_size, m)
+    st.h_needs = _resized_i4(st.h_needs, m)
+    st.h_status = _resized_i4(st.h_status, m)
+    st.h_priority = _resized_i4(st.h_priority, m)
+    st.h_cause = _resized_i4(st.h_cause, m)
+    st.h_profile = _resized_i4(st.h_profile, m)
+    st.h_state = _resized_i4(st.h_state, m)
     st.h_entered_state = _resized_f8(st.h_entered_state, m)
     st.h_entered_system = _resized_f8(st.h_entered_system, m)
-    st.h_supported = _resized_i8(st.h_supported, m)
+    st.h_supported = _resized_i4(st.h_supported, m)
     st.h_housed_at = _resized_f8(st.h_housed_at, m)
     st.h_token = _resized_i8(st.h_token, m)
     st.h_uid = _resized_i8(st.h_uid, m)
-    st.h_mobility_offers = _resized_i8(st.h_mobility_offers, m)
-    st.h_ntickets = _resized_i8(st.h_ntickets, m)
+    st.h_mobility_offers = _resized_i4(st.h_mobility_offers, m)
+    st.h_ntickets = _resized_i4(st.h_ntickets, m)
     v = np.zeros((m, st.h_visits.shape[1]), np.int32)
     v[:n] = st.h_visits
     st.h_visits = v
@@ -825,7 +832,7 @@ def grow_households(st) -> None:
     qs = np.full((m, st.h_queue_since.shape[1]), np.nan)
     qs[:n] = st.h_queue_since
     st.h_queue_since = qs
-    tk = np.zeros((m, st.h_ticket.shape[1]), np.int64)
+    tk = np.zeros((m, st.h_ticket.shape[1]), np.int32)
     tk[:n] = st.h_ticket
     st.h_ticket = tk
     fs = np.zeros(m, np.int64)
@@ -837,6 +844,13 @@ def grow_households(st) -> None:
 @njit(cache=True)
 def _resized_i8(a, m: int):
     b = np.zeros(m, np.int64)
+    b[: len(a)] = a
+    return b
+
+
+@njit(cache=True)
+def _resized_i4(a, m: int):
+    b = np.zeros(m, np.int32)
     b[: len(a)] = a
     return b
 
