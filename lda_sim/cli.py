@@ -474,5 +474,44 @@ def plan_command(scenario: str, target: str, levers: tuple[str, ...], confidence
         click.echo(f"Wrote {chart}", err=True)
 
 
+@main.command("sensitivity")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--method", type=click.Choice(["morris", "sobol"]), default="morris", show_default=True, help="Morris screening or Sobol indices (SALib).")
+@click.option("--param", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH", help="A parameter and its range (repeat; at least two).")
+@click.option("--output", "outputs", multiple=True, required=True, metavar="INDICATOR", help="e.g. 'street in aix-marseille-provence over 2027-01:2027-12' (repeat for several).")
+@click.option("--trajectories", type=click.IntRange(min=2), default=4, show_default=True, help="Morris trajectories: r (k + 1) runs.")
+@click.option("--samples", type=click.IntRange(min=2), default=64, show_default=True, help="Sobol base sample N (a power of two): N (k + 2) runs.")
+@click.option("--replicates", type=click.IntRange(min=1), default=1, show_default=True, help="Seeds per sample point (the indicator is their mean).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default: the scenario's).")
+@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True, help="Workers of the local Dask cluster (0: in this process).")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the indices to this CSV file.")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False), default=None, help="Tornado chart of the first output (one file per output: NAME-2.png ...).")
+def sensitivity_command(scenario: str, method: str, params: tuple[str, ...], outputs: tuple[str, ...], trajectories: int, samples: int,
+                        replicates: int, seed: int | None, workers: int, scheduler: str | None, csv_path: str | None, chart: str | None) -> None:
+    """Global sensitivity of --output indicators to --param ranges (SALib Morris or Sobol, runs on Dask)."""
+    from .output import write_atomic
+    from .planning import PlanError
+    from .sensitivity import sensitivity, tornado
+    from .targets import TargetError
+
+    _load(scenario)
+    try:
+        result = sensitivity(scenario, params, outputs, method=method, trajectories=trajectories, base_samples=samples,
+                             replicates=replicates, seed=seed, workers=workers, scheduler=scheduler, log=lambda m: click.echo(m, err=True))
+    except (PlanError, TargetError, ConfigError) as exc:
+        _fail(str(exc))
+    click.echo(result.format())
+    if csv_path:
+        write_atomic(csv_path, lambda tmp: result.indices.to_csv(tmp, index=False, float_format="%.6g"))
+        click.echo(f"Wrote {csv_path}", err=True)
+    if chart:
+        stem, suffix = os.path.splitext(chart)
+        for i, output in enumerate(result.outputs):
+            path = chart if i == 0 else f"{stem}-{i + 1}{suffix}"
+            tornado(result, output).savefig(path)
+            click.echo(f"Wrote {path}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
