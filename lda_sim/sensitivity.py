@@ -101,9 +101,13 @@ def sensitivity(
     workers: int | None = 2,
     scheduler: str | None = None,
     log: Callable[[str], None] | None = None,
+    expand: Callable[[dict], dict] | None = None,
 ) -> SensitivityResult:
     """Sample the parameters (Morris: ``trajectories``; Sobol: ``base_samples``, a power of two),
-    run the scenario at each point, and compute the indices of each output (see the module docstring)."""
+    run the scenario at each point, and compute the indices of each output (see the module docstring).
+
+    ``expand`` maps a point (parameter path -> value) to the overrides run, e.g. to rescale the
+    other stay weights of a state when one is a parameter (weights must sum to one)."""
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import morris as morris_sample
@@ -128,10 +132,11 @@ def sensitivity(
     for ind in indicators:
         ind.check([t.name for t in base.territories], [s.name for s in base.pathway.states], base.start, base.months)
     years = max(ind.months_needed(base.start) for ind in indicators) / 12
+    expand = expand or (lambda point: point)
     for p in params:
         for v in (p.value(p.low), p.value(p.high)):
             try:
-                load_scenario(scenario, years=years, overrides={p.path: v})
+                load_scenario(scenario, years=years, overrides=expand({p.path: v}))
             except ConfigError as exc:
                 raise PlanError(f"--param {p.path}={v:g}: {exc}") from None
     problem = {"num_vars": len(params), "names": [p.path for p in params], "bounds": [[p.low, p.high] for p in params]}
@@ -141,7 +146,7 @@ def sensitivity(
     else:
         sample = sobol_sample.sample(problem, base_samples, calc_second_order=False, seed=root % (2**32))
     seeds = replicate_seeds(root, replicates) if replicates > 1 else [root]
-    points = [{p.path: p.value(v) for p, v in zip(params, row)} for row in sample]
+    points = [expand({p.path: p.value(v) for p, v in zip(params, row)}) for row in sample]
     texts = [f"{i.name}{' in ' + i.territory if i.territory else ''} over {i.first}:{i.last}" for i in indicators]
     say(f"{method}: {len(points)} sample points x {len(seeds)} seed(s), {years:g} years each")
     if workers == 0 and not scheduler:

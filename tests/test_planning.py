@@ -209,3 +209,13 @@ def test_compare_reads_sweeps_and_replicate_sets(tmp_path: Path, small_scenario_
     res = CliRunner().invoke(main, ["compare", str(single), "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert "one run per scenario" in res.output and "Mean-field approximation" in res.output
+
+
+def test_housed_within_12_months_rises_with_housing(make_config) -> None:
+    """housed_12m reads the households' moves: more housing units, a larger share housed within a year."""
+    from lda_sim.planning import evaluate_run
+
+    text = "housed_12m in town over 2026-01:2026-06"
+    few = evaluate_run(str(make_config()), 5, 1.5, {"territory.town.states.housing.units.large": 5}, text)
+    many = evaluate_run(str(make_config()), 5, 1.5, {"territory.town.states.housing.units.large": 300}, text)
+    assert 0 <= few < many <= 1
