@@ -219,3 +219,16 @@ def test_housed_within_12_months_rises_with_housing(make_config) -> None:
     few = evaluate_run(str(make_config()), 5, 1.5, {"territory.town.states.housing.units.large": 5}, text)
     many = evaluate_run(str(make_config()), 5, 1.5, {"territory.town.states.housing.units.large": 300}, text)
     assert 0 <= few < many <= 1
+
+
+def test_compare_labels_latin_hypercube_points(tmp_path: Path, small_scenario_path: Path) -> None:
+    from lda_sim.compare import comparison_table
+    from lda_sim.ensemble import combine, latin_hypercube, plan_runs, run_to_file
+
+    rate = "territory.town.transitions.street->exit.rate_per_year"
+    specs = plan_runs([str(small_scenario_path)], seed=1, years=1, samples=latin_hypercube({rate: (0.2, 1.0)}, 2, 1))
+    files = {s.key: Path(run_to_file(s, str(tmp_path / f"{s.key}.nc"))) for s in specs}
+    table = comparison_table(combine(specs, files).load())
+    assert len(table) == 2 and all(label.startswith("small [run ") and rate in label for label in table.scenario)
+    faster = table.scenario.str.extract(r"=([0-9.]+)\]")[0].astype(float).idxmax()
+    assert table.loc[faster, "street_persons"] < table.loc[1 - faster, "street_persons"]
