@@ -237,14 +237,25 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
     x = np.arange(len(territories))
     for ax, (column, fr, en, _) in zip(axes, INDICATORS):
         for i, name in enumerate(scenarios):
-            values = [table[(table.scenario == name) & (table.territory == t)][column].iloc[0] for t in territories]
-            ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, np.nan_to_num(values), width, label=name, color=colours[i % len(colours)])
+            rows = [table[(table.scenario == name) & (table.territory == t)].iloc[0] for t in territories]
+            values = np.array([r[column] for r in rows], dtype=float)
+            band = None
+            if f"{column}_p10" in table.columns:  # replicates: the 10-90 % band as error bars
+                low = np.array([r[f"{column}_p10"] for r in rows], dtype=float)
+                high = np.array([r[f"{column}_p90"] for r in rows], dtype=float)
+                band = np.nan_to_num(np.vstack([values - low, high - values])).clip(min=0)
+            ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, np.nan_to_num(values), width, label=name, color=colours[i % len(colours)],
+                   yerr=band, capsize=2 if band is not None else 0, error_kw={"elinewidth": 0.8})
         ax.set_title(fr if lang == "fr" else en, fontsize=11)
         ax.set_xticks(x, [textwrap.fill(str(labels.get(t, t)), 16) for t in territories], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right upper", fontsize=10, frameon=False, title="Scénario" if lang == "fr" else "Scenario")
-    fig.suptitle("Comparaison des scénarios à l'horizon" if lang == "fr" else "Scenario comparison at the horizon", fontsize=15)
+    title = "Comparaison des scénarios à l'horizon" if lang == "fr" else "Scenario comparison at the horizon"
+    if "replicates" in table.attrs.get("summary", "") or any(c.endswith("_p10") for c in table.columns):
+        title += (" — moyennes (médianes pour les attentes), barres : 10e–90e centile des réplicats" if lang == "fr"
+                  else " — means (medians for waits), bars: 10th–90th percentile over replicates")
+    fig.suptitle(title, fontsize=13)
     _stamp(fig, ds, lang)
     return fig
