@@ -566,7 +566,8 @@ def plot_plan(ds: xr.Dataset, *, lang: str = "en") -> Figure:
         label = "coût des leviers (EUR/an)" if lang == "fr" else "cost of the levers (EUR/year)"
     order = np.argsort(x)
     p = ds.probability.values
-    err = np.vstack([p - ds.probability_low.values, ds.probability_high.values - p])
+    # clipped: at p = 1 (or 0) the Wilson bound differs from p by rounding only
+    err = np.vstack([p - ds.probability_low.values, ds.probability_high.values - p]).clip(min=0)
     ax.errorbar(x[order], p[order], yerr=err[:, order], fmt="o-" if one else "o", color="#0072B2", capsize=3,
                 label="simulation (95% Wilson)" if lang == "en" else "simulation (IC Wilson 95 %)")
     ax.axhline(float(ds.attrs["confidence"]), color="#D55E00", ls="--", label=("confidence asked" if lang == "en" else "confiance demandée"))

@@ -232,3 +232,20 @@ def test_compare_labels_latin_hypercube_points(tmp_path: Path, small_scenario_pa
     assert len(table) == 2 and all(label.startswith("small [run ") and rate in label for label in table.scenario)
     faster = table.scenario.str.extract(r"=([0-9.]+)\]")[0].astype(float).idxmax()
     assert table.loc[faster, "street_persons"] < table.loc[1 - faster, "street_persons"]
+
+
+def test_plan_chart_draws_candidates_met_in_every_replicate() -> None:
+    """A candidate met in all replicates has a Wilson upper bound a rounding below 1 (a crash before)."""
+    import xarray as xr
+
+    from lda_sim.planning import plot_plan
+
+    lo, hi = wilson(10, 10)
+    ds = xr.Dataset(
+        {"lever_value": (("evaluation", "lever"), [[3.0], [5.0]]), "probability": ("evaluation", [0.5, 1.0]),
+         "probability_low": ("evaluation", [wilson(5, 10)[0], lo]), "probability_high": ("evaluation", [wilson(5, 10)[1], hi]),
+         "cost": ("evaluation", [np.nan, np.nan])},
+        coords={"lever": ["x"]}, attrs={"confidence": 0.8, "answer": 1, "target": "street <= 1 by 2025-01"},
+    )
+    assert hi < 1.0
+    assert plot_plan(ds).axes
