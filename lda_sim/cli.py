@@ -258,11 +258,14 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
         ds = open_results(results)
     except (OSError, ValueError) as exc:
         _fail(f"{results}: not a results file: {exc}")
+    stem = str(Path(results).with_suffix(""))
+    if ds.attrs.get("lda_sim_kind") == "plan":
+        _compare_plan(ds, stem, csv_path, chart_path)
+        return
     try:
         table = comparison_table(ds, baseline)
     except KeyError as exc:
         _fail(f"{results}: {exc.args[0]}")
-    stem = str(Path(results).with_suffix(""))
     csv_path = csv_path or f"{stem}.compare.csv"
     chart_path = chart_path or f"{stem}.compare.png"
     write_atomic(csv_path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.4g"))
@@ -270,6 +273,32 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
     fmt = Path(chart_path).suffix.lstrip(".") or "png"
     write_atomic(chart_path, lambda tmp: fig.savefig(tmp, format=fmt))
     click.echo(format_comparison(table, lang))
+    from .compare import meanfield_table
+
+    mf = meanfield_table(ds) if len(set(table.scenario)) == len(set(ds["scenario"].values.tolist() if "scenario" in ds.dims else [0])) else None
+    if mf is not None:
+        click.echo("\nMean-field approximation at the horizon (lda_sim.meanfield; no policies, no mobility):")
+        for row in mf.itertuples():
+            click.echo(f"  {row.scenario} / {row.territory}: street {row.street_persons:,.0f} persons, sheltered {row.sheltered_persons:,.0f}")
+    click.echo(f"Wrote {csv_path} and {chart_path}", err=True)
+
+
+def _compare_plan(ds, stem: str, csv_path: str | None, chart_path: str | None) -> None:
+    """`compare` on a plan file: the candidates, their probability, interval, cost and indicator band."""
+    from .compare import format_plan
+    from .output import write_atomic
+    from .planning import plot_plan
+
+    csv_path = csv_path or f"{stem}.compare.csv"
+    chart_path = chart_path or f"{stem}.compare.png"
+    table = ds[["probability", "probability_low", "probability_high", "cost", "meanfield_indicator"]].to_dataframe()
+    levers = ds.lever_value.to_pandas()
+    levers.columns = [str(c) for c in levers.columns]
+    table = levers.join(table).assign(indicator_median=ds.indicator.median("replicate").values)
+    write_atomic(csv_path, lambda tmp: table.to_csv(tmp, float_format="%.6g"))
+    fig = plot_plan(ds)
+    write_atomic(chart_path, lambda tmp: fig.savefig(tmp, format=Path(chart_path).suffix.lstrip(".") or "png"))
+    click.echo(format_plan(ds))
     click.echo(f"Wrote {csv_path} and {chart_path}", err=True)
 
 
@@ -447,6 +476,92 @@ def app(port: int, scenarios_dir: str | None, years: float, replicates: int, wor
     click.echo(f"lda-sim app: serving on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     sys.stderr.flush()
     os.execve(sys.executable, command, env)  # the server replaces this process: signals reach it directly
+
+
+@main.command("plan")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--target", "target", required=True, help="e.g. 'street <= 50 in aix-marseille-provence by 2030-12' (or 'over 2030-01:2030-12').")
+@click.option("--lever", "levers", multiple=True, required=True, metavar="PATH=LOW:HIGH", help="A parameter to set (repeat for several); integers if LOW and HIGH are.")
+@click.option("--confidence", type=float, default=0.8, show_default=True, help="Probability with which the target must hold across replicates.")
+@click.option("--replicates", type=click.IntRange(min=1), default=20, show_default=True, help="Replicates per candidate (the same seeds for all).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed of the replicates (default: the scenario's).")
+@click.option("--cost", "cost_items", multiple=True, metavar="PATH=EUR", help="Cost per unit and year of a lever not priced by the territory files.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the plan (every candidate) to this NetCDF file, for `compare`.")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False), default=None, help="Draw the probability of meeting the target against the lever.")
+@click.option("--no-meanfield", is_flag=True, help="Do not seed the search with the mean-field approximation.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Run the replicates on a local Dask cluster of N workers.")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
+def plan_command(scenario: str, target: str, levers: tuple[str, ...], confidence: float, replicates: int, seed: int | None,
+                 cost_items: tuple[str, ...], out: str | None, chart: str | None, no_meanfield: bool, workers: int | None, scheduler: str | None) -> None:
+    """Find the least-cost lever values for which --target holds with probability --confidence
+    (stochastic bisection for one lever, a cost-weighted search for several; see lda_sim.planning)."""
+    from .planning import PlanError, plan, plot_plan
+    from .targets import TargetError
+
+    costs = {}
+    for item in cost_items:
+        path, sep, value = item.rpartition("=")
+        try:
+            costs[path] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not path:
+            _fail(f"--cost {item!r}: expected PATH=EUR")
+    _load(scenario)
+    try:
+        result = plan(scenario, target, levers, confidence=confidence, replicates=replicates, seed=seed, costs=costs,
+                      workers=workers, scheduler=scheduler, use_meanfield=not no_meanfield, log=lambda m: click.echo(m, err=True))
+    except (PlanError, TargetError, ConfigError) as exc:
+        _fail(str(exc))
+    click.echo(result.summary())
+    ds = result.to_dataset()
+    if out:
+        from .output import save_dataset
+
+        save_dataset(ds, out)
+        click.echo(f"Wrote {out}", err=True)
+    if chart:
+        plot_plan(ds).savefig(chart)
+        click.echo(f"Wrote {chart}", err=True)
+
+
+@main.command("sensitivity")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--method", type=click.Choice(["morris", "sobol"]), default="morris", show_default=True, help="Morris screening or Sobol indices (SALib).")
+@click.option("--param", "params", multiple=True, required=True, metavar="PATH=LOW:HIGH", help="A parameter and its range (repeat; at least two).")
+@click.option("--output", "outputs", multiple=True, required=True, metavar="INDICATOR", help="e.g. 'street in aix-marseille-provence over 2027-01:2027-12' (repeat for several).")
+@click.option("--trajectories", type=click.IntRange(min=2), default=4, show_default=True, help="Morris trajectories: r (k + 1) runs.")
+@click.option("--samples", type=click.IntRange(min=2), default=64, show_default=True, help="Sobol base sample N (a power of two): N (k + 2) runs.")
+@click.option("--replicates", type=click.IntRange(min=1), default=1, show_default=True, help="Seeds per sample point (the indicator is their mean).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default: the scenario's).")
+@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True, help="Workers of the local Dask cluster (0: in this process).")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the indices to this CSV file.")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False), default=None, help="Tornado chart of the first output (one file per output: NAME-2.png ...).")
+def sensitivity_command(scenario: str, method: str, params: tuple[str, ...], outputs: tuple[str, ...], trajectories: int, samples: int,
+                        replicates: int, seed: int | None, workers: int, scheduler: str | None, csv_path: str | None, chart: str | None) -> None:
+    """Global sensitivity of --output indicators to --param ranges (SALib Morris or Sobol, runs on Dask)."""
+    from .output import write_atomic
+    from .planning import PlanError
+    from .sensitivity import sensitivity, tornado
+    from .targets import TargetError
+
+    _load(scenario)
+    try:
+        result = sensitivity(scenario, params, outputs, method=method, trajectories=trajectories, base_samples=samples,
+                             replicates=replicates, seed=seed, workers=workers, scheduler=scheduler, log=lambda m: click.echo(m, err=True))
+    except (PlanError, TargetError, ConfigError) as exc:
+        _fail(str(exc))
+    click.echo(result.format())
+    if csv_path:
+        write_atomic(csv_path, lambda tmp: result.indices.to_csv(tmp, index=False, float_format="%.6g"))
+        click.echo(f"Wrote {csv_path}", err=True)
+    if chart:
+        stem, suffix = os.path.splitext(chart)
+        for i, output in enumerate(result.outputs):
+            path = chart if i == 0 else f"{stem}-{i + 1}{suffix}"
+            tornado(result, output).savefig(path)
+            click.echo(f"Wrote {path}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

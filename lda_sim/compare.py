@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 
 import numpy as np
@@ -52,30 +53,150 @@ def _indicators(ds: xr.Dataset) -> pd.DataFrame:
     )
 
 
-def comparison_table(ds: xr.Dataset, baseline: str | None = None) -> pd.DataFrame:
-    """One row per scenario and territory: the indicators and their difference from the baseline.
+#: Dimensions of a single run's dataset; any other (besides scenario and replicate) is a swept parameter.
+RUN_DIMS = {"territory", "time", "state", "transition", "cause", "exit_state", "statistic", "state_group", "wait_bin",
+            "origin", "destination", "household_kind"}
+#: Indicators summarised by their median over replicates (statistics of distributions); the others by their mean.
+MEDIAN_COLUMNS = ("median_wait_housing_days", "p90_wait_housing_days", "median_time_to_housing_days")
 
-    The baseline is the first scenario unless named. With replicates, counts are averaged and
-    waiting-time statistics take their median over replicates.
+
+def _points(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
+    """(label, dataset of one scenario or sweep point) pairs: sweeps are unstacked into points."""
+    out = []
+    for name in scenario_names(ds):
+        part = select_scenario(ds, name)
+        extra = [d for d in part.dims if d not in RUN_DIMS and d not in ("replicate", "scenario")]
+        if not extra:
+            out.append((name, part))
+            continue
+        for combo in itertools.product(*(range(part.sizes[d]) for d in extra)):
+            point = part.isel(dict(zip(extra, combo)))
+            labels = []
+            for d in extra:
+                if d == "run":
+                    params = [c for c in point.coords if c not in point.dims and point[c].ndim == 0 and c not in ("scenario", "run", "scenario_description")]
+                    labels.append(f"run {int(point['run'])}: " + ", ".join(f"{c}={float(point[c]):g}" for c in params
+                                                                            if np.issubdtype(point[c].dtype, np.number)))
+                else:
+                    labels.append(f"{d}={float(point[d]):g}")
+            out.append((f"{name} [{'; '.join(labels)}]", point))
+    return out
+
+
+def _summarised(ds: xr.Dataset) -> pd.DataFrame:
+    """Indicators per territory: with replicates, the mean (median for waiting-time statistics) and
+    the 10th-90th percentile band over replicates (columns ``*_p10``, ``*_p90``)."""
+    if "replicate" not in ds.dims:
+        return _indicators(ds).set_index("territory")
+    tables = [_indicators(ds.isel(replicate=r)).set_index("territory") for r in range(ds.sizes["replicate"])]
+    stacked = pd.concat(tables, keys=range(len(tables)), names=["replicate"])
+    grouped = stacked.groupby(level="territory", sort=False)
+    centre = grouped.mean()
+    for column in MEDIAN_COLUMNS:
+        centre[column] = grouped[column].median()
+    low, high = grouped.quantile(0.1).add_suffix("_p10"), grouped.quantile(0.9).add_suffix("_p90")
+    return pd.concat([centre, low, high], axis=1)
+
+
+def comparison_table(ds: xr.Dataset, baseline: str | None = None) -> pd.DataFrame:
+    """One row per scenario (or sweep point) and territory: the indicators and their difference from the baseline.
+
+    The baseline is the first scenario (or point) unless named. With replicates, counts are
+    averaged and waiting-time statistics take their median over replicates; the 10-90 % band over
+    replicates is in the ``*_p10`` and ``*_p90`` columns, and ``summary`` says which (``attrs``).
     """
-    ds = collapse_replicates(ds)
-    names = scenario_names(ds)
-    baseline = names[0] if baseline is None else baseline
-    base = _indicators(select_scenario(ds, baseline)).set_index("territory")
+    points = _points(ds)
+    labels = [label for label, _ in points]
+    if baseline is None:
+        baseline = labels[0]
+    elif baseline not in labels:
+        matches = [label for label in labels if label.split(" [")[0] == baseline]
+        if not matches:
+            raise KeyError(f"scenario {baseline!r} is not in the dataset (scenarios: {', '.join(labels)})")
+        baseline = matches[0]
+    tables = {label: _summarised(part) for label, part in points}
+    base = tables[baseline]
+    columns = [c for c, *_ in INDICATORS]
     rows = []
-    for name in names:
-        table = _indicators(select_scenario(ds, name)).set_index("territory")
-        diff = (table - base).add_prefix("diff_")
-        rows.append(pd.concat([table, diff], axis=1).assign(scenario=name).reset_index())
+    for label in labels:
+        table = tables[label]
+        diff = (table[columns] - base[columns]).add_prefix("diff_")
+        rows.append(pd.concat([table, diff], axis=1).assign(scenario=label).reset_index())
     out = pd.concat(rows, ignore_index=True)
-    return out[["scenario", "territory", *[c for c in out.columns if c not in ("scenario", "territory")]]]
+    out = out[["scenario", "territory", *[c for c in out.columns if c not in ("scenario", "territory")]]]
+    replicates = ds.sizes.get("replicate", 0)
+    out.attrs["summary"] = (
+        f"means over {replicates} replicates (medians for waiting times), band: 10th-90th percentile over replicates"
+        if replicates else "one run per scenario: values of that run (no band)"
+    )
+    return out
+
+
+def meanfield_table(ds: xr.Dataset) -> pd.DataFrame | None:
+    """The mean-field counterparts of the street and shelter indicators at the horizon, per scenario
+    file of the results (None when the scenario files cannot be read, e.g. results moved elsewhere)."""
+    from .config import load_scenario
+    from .errors import ConfigError
+    from .meanfield import meanfield
+
+    files = ds["scenario_file"].values.tolist() if "scenario_file" in ds.coords else [ds.attrs.get("scenario_file")]
+    names = scenario_names(ds)
+    if len(files) != len(names) or not all(files):
+        return None
+    rows = []
+    for name, file in zip(names, files):
+        try:
+            sc = load_scenario(str(file), years=ds.sizes["time"] / 12)
+        except (ConfigError, OSError):
+            return None
+        mf = meanfield(sc)
+        for territory in mf.territory.values:
+            part = mf.sel(territory=territory)
+            kinds = dict(zip(part.state.values, part.state_kind.values))
+            street = [s for s, k in kinds.items() if k == "street"]
+            shelter = [s for s, k in kinds.items() if k == "shelter"]
+            rows.append({
+                "scenario": name, "territory": str(territory),
+                "street_persons": float(part.occupancy_persons.sel(state=street).sum("state").isel(time=-1)),
+                "sheltered_persons": float(part.occupancy_persons.sel(state=shelter).sum("state").isel(time=-1)),
+            })
+    return pd.DataFrame(rows)
+
+
+def format_plan(ds: xr.Dataset) -> str:
+    """A plan file as text: every candidate with its probability of meeting the target, its 95 %
+    interval, its cost, the indicator's median and 10-90 % band across replicates, and the mean-field value."""
+    levers = [str(v) for v in ds.lever.values]
+    lines = [f"Plan: {ds.attrs['target']}, probability asked >= {float(ds.attrs['confidence']):g}, "
+             f"{int(ds.attrs['replicates'])} replicates per candidate, {int(ds.attrs['runs'])} runs",
+             f"Method: {ds.attrs['method']}",
+             "Indicator: median across replicates [10th, 90th percentile]; P(target met) with its 95% Wilson interval"]
+    header = [*levers, "P(target met)", "95% interval", "cost (EUR/yr)", "indicator", "mean-field", ""]
+    body = []
+    chosen = int(ds.attrs["answer"])
+    for i in range(ds.sizes["evaluation"]):
+        e = ds.isel(evaluation=i)
+        q10, q50, q90 = np.nanquantile(e.indicator.values, [0.1, 0.5, 0.9]) if np.isfinite(e.indicator.values).any() else (np.nan,) * 3
+        mf = float(e.meanfield_indicator)
+        body.append([*(f"{float(v):g}" for v in e.lever_value.values), f"{float(e.probability):.3f}",
+                     f"{float(e.probability_low):.3f}-{float(e.probability_high):.3f}",
+                     "—" if not np.isfinite(float(e.cost)) else f"{float(e.cost):,.0f}",
+                     f"{q50:,.1f} [{q10:,.1f}, {q90:,.1f}]", "—" if not np.isfinite(mf) else f"{mf:,.1f}",
+                     "<- answer" if i == chosen else ""])
+    order = sorted(range(len(body)), key=lambda i: [float(v) for v in ds.lever_value.isel(evaluation=i).values])
+    rows = [header] + [body[i] for i in order]
+    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if chosen < 0:
+        lines.append("No candidate met the target with the probability asked.")
+    return "\n".join(lines)
 
 
 def format_comparison(table: pd.DataFrame, lang: str = "en") -> str:
     """The comparison as text: per territory, one line per indicator, one column per scenario
     (value, and difference from the baseline in brackets)."""
     scenarios = list(dict.fromkeys(table.scenario))
-    lines = []
+    lines = [f"({table.attrs['summary']})"] if table.attrs.get("summary") else []
     for territory, rows in table.groupby("territory", sort=False):
         rows = rows.set_index("scenario")
         lines.append(f"== {territory}")
@@ -86,6 +207,9 @@ def format_comparison(table: pd.DataFrame, lang: str = "en") -> str:
             for i, name in enumerate(scenarios):
                 value, diff = rows.loc[name, column], rows.loc[name, f"diff_{column}"]
                 text = "—" if not np.isfinite(value) else f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+                if f"{column}_p10" in rows.columns and np.isfinite(value):
+                    low, high = rows.loc[name, f"{column}_p10"], rows.loc[name, f"{column}_p90"]
+                    text += f" [{low:,.0f}-{high:,.0f}]" if abs(high) >= 100 else f" [{low:,.1f}-{high:,.1f}]"
                 if i and np.isfinite(diff):
                     text += f" ({diff:+,.1f})" if abs(diff) < 100 else f" ({diff:+,.0f})"
                 cells.append(text)
@@ -113,14 +237,25 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
     x = np.arange(len(territories))
     for ax, (column, fr, en, _) in zip(axes, INDICATORS):
         for i, name in enumerate(scenarios):
-            values = [table[(table.scenario == name) & (table.territory == t)][column].iloc[0] for t in territories]
-            ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, np.nan_to_num(values), width, label=name, color=colours[i % len(colours)])
+            rows = [table[(table.scenario == name) & (table.territory == t)].iloc[0] for t in territories]
+            values = np.array([r[column] for r in rows], dtype=float)
+            band = None
+            if f"{column}_p10" in table.columns:  # replicates: the 10-90 % band as error bars
+                low = np.array([r[f"{column}_p10"] for r in rows], dtype=float)
+                high = np.array([r[f"{column}_p90"] for r in rows], dtype=float)
+                band = np.nan_to_num(np.vstack([values - low, high - values])).clip(min=0)
+            ax.bar(x + (i - (len(scenarios) - 1) / 2) * width, np.nan_to_num(values), width, label=name, color=colours[i % len(colours)],
+                   yerr=band, capsize=2 if band is not None else 0, error_kw={"elinewidth": 0.8})
         ax.set_title(fr if lang == "fr" else en, fontsize=11)
         ax.set_xticks(x, [textwrap.fill(str(labels.get(t, t)), 16) for t in territories], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right upper", fontsize=10, frameon=False, title="Scénario" if lang == "fr" else "Scenario")
-    fig.suptitle("Comparaison des scénarios à l'horizon" if lang == "fr" else "Scenario comparison at the horizon", fontsize=15)
+    title = "Comparaison des scénarios à l'horizon" if lang == "fr" else "Scenario comparison at the horizon"
+    if "replicates" in table.attrs.get("summary", "") or any(c.endswith("_p10") for c in table.columns):
+        title += (" — moyennes (médianes pour les attentes), barres : 10e–90e centile des réplicats" if lang == "fr"
+                  else " — means (medians for waits), bars: 10th–90th percentile over replicates")
+    fig.suptitle(title, fontsize=13)
     _stamp(fig, ds, lang)
     return fig
