@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from lda_sim.households import Household
 from lda_sim.policies import Policy
-from lda_sim.recorder import MONTH_DAYS
+from lda_sim.timebase import MONTH_DAYS
 from lda_sim import streams
 
 if TYPE_CHECKING:  # pragma: no cover

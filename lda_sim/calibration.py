@@ -46,7 +46,7 @@ import yaml
 
 from .config import Scenario, load_scenario, load_territory
 from .provenance import is_wrapped
-from .recorder import MONTH_DAYS
+from .timebase import MONTH_DAYS
 from .schema import TERRITORY_SCHEMA
 from .validation import MoveLog, process_context, run_tracked
 

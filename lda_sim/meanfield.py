@@ -36,7 +36,7 @@ import numpy as np
 import xarray as xr
 
 from .config import Scenario, TerritoryConfig
-from .recorder import MONTH_DAYS
+from .timebase import MONTH_DAYS
 
 NEEDS_LEVELS = ("low", "medium", "high")
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .output import write_atomic
-from .recorder import MONTH_DAYS
+from .timebase import MONTH_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

@@ -37,7 +37,7 @@ import xarray as xr
 
 from .config import Scenario, load_scenario
 from .model import HousingModel
-from .recorder import MONTH_DAYS
+from .timebase import MONTH_DAYS
 
 #: Confidence level of the intervals shown by the checks.
 CONFIDENCE = 0.99

@@ -10,7 +10,7 @@ import xarray as xr
 
 from lda_sim.config import load_scenario
 from lda_sim.model import HousingModel
-from lda_sim.recorder import MONTH_DAYS
+from lda_sim.timebase import MONTH_DAYS
 from lda_sim.run import run_scenario
 from lda_sim.validation import write_one_queue_config
 
