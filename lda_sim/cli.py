@@ -328,7 +328,7 @@ def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[s
     ds = _open_results(results)
     try:
         # write_charts checks every argument, the territories too, before it writes anything
-        paths = write_charts(ds, out, lang=lang, formats=formats, period=period, territories=territories or None)
+        paths = write_charts(ds, out, lang=lang, formats=formats, period=period, territories=territories or None, progress=_progress)
     except ValueError as exc:
         _fail(str(exc))
     for p in paths:

@@ -29,6 +29,7 @@ dashes (:func:`scenario_style`).
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -43,6 +44,8 @@ from typing import Any, NamedTuple
 import matplotlib as mpl
 import numpy as np
 import xarray as xr
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -347,14 +350,15 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     }
 )
 
-MONTHS_SHORT = {
-    "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}
-MONTHS_LONG = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"),
-}
+#: Babel locale of each chart language: month names and number formats come from its CLDR data.
+LOCALES = MappingProxyType({"fr": "fr_FR", "en": "en"})
+
+
+def _month_label(year: int, month: int, lang: str, pattern: str) -> str:
+    """A month in ``lang`` by a CLDR date pattern (``MMM``: "janv."; ``MMMM y``: "janvier 2025")."""
+    text = format_date(datetime.date(year, month, 1), pattern, locale=LOCALES[lang])
+    return text.rstrip(".") if lang == "en" else text
+
 
 # --------------------------------------------------------------------------------------------
 # Figure geometry and typography
@@ -381,12 +385,11 @@ def _check_lang(lang: str) -> Mapping[str, str]:
 
 
 def _number_formatter(lang: str) -> FuncFormatter:
-    """Thousands separated by a narrow no-break space in French, by a comma in English."""
+    """Thousands separated by a narrow no-break space in French, by a comma in English (Babel, CLDR)."""
 
     def fmt(x: float, _pos: int | None = None) -> str:
-        text = f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
-        if lang == "fr":
-            text = text.replace(",", "\u202f").replace(".", ",")
+        whole = abs(x - round(x)) < 1e-9
+        text = format_decimal(round(x) if whole else round(x, 1), format="#,##0" if whole else "#,##0.0", locale=LOCALES[lang])
         return text.replace("-", "\u2212")
 
     return FuncFormatter(fmt)
@@ -415,7 +418,7 @@ class _MonthFormatter(Formatter):
             if self.years_only:
                 out.append(str(d.year))
                 continue
-            label = MONTHS_SHORT[self.lang][d.month - 1]
+            label = _month_label(d.year, d.month, self.lang, "MMM")
             visible = v >= lo - 1e-9
             if d.month == 1 or (first and visible):
                 label += f"\n{d.year}"
@@ -452,7 +455,7 @@ def _new_figure(bottom: float = STAMP_BAND) -> Figure:
 
 def _month_name(t: np.datetime64, lang: str) -> str:
     year, month = (int(p) for p in str(np.datetime64(t, "M")).split("-")[:2])
-    return f"{MONTHS_LONG[lang][month - 1]} {year}"
+    return _month_label(year, month, lang, "MMMM y")
 
 
 def _stamp_text(ds: xr.Dataset, lang: str) -> str:
@@ -805,7 +808,7 @@ def _period_indices(ds: xr.Dataset, period: Period) -> tuple[int, int]:
 
 def _short_month(t: np.datetime64, lang: str) -> str:
     year, month = (int(p) for p in str(np.datetime64(t, "M")).split("-")[:2])
-    return f"{MONTHS_SHORT[lang][month - 1]} {year}"
+    return f"{_month_label(year, month, lang, 'MMM')} {year}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1891,9 +1894,11 @@ def _check_formats(formats: Sequence[str] | str) -> list[str]:
 
 def write_charts(
     ds: xr.Dataset, out_dir: str | Path, *, lang: str = "fr", formats: Sequence[str] = ("png", "svg"), period: Period = None,
-    territories: Sequence[str] | None = None,
+    territories: Sequence[str] | None = None, progress: Callable[..., Any] | None = None,
 ) -> list[Path]:
     """Write the chart set of :func:`chart_set` to ``out_dir``, in each of ``formats``.
+
+    ``progress``, a ``tqdm``-like factory (``total``, ``desc``, ``unit``), shows the charts drawn.
 
     ``territories`` selects the territories with per-territory charts (see :func:`chart_set`);
     every argument is checked before anything is written. Each file is written atomically (never
@@ -1906,11 +1911,18 @@ def write_charts(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for chart in charts:
-        fig = chart.draw()
-        try:
-            for fmt in fmts:
-                paths.append(_save(fig, out_dir / f"{chart.name}.{fmt}", fmt))
-        finally:
-            fig.clear()
+    bar = progress(total=len(charts), desc="charts", unit="chart") if progress else None
+    try:
+        for chart in charts:
+            fig = chart.draw()
+            try:
+                for fmt in fmts:
+                    paths.append(_save(fig, out_dir / f"{chart.name}.{fmt}", fmt))
+            finally:
+                fig.clear()
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return paths

@@ -775,3 +775,35 @@ def test_sweep_axes_are_labelled_in_words(ds: xr.Dataset) -> None:
     assert parameter_label(ds, "territory.town.inflows.eviction.households_per_year", "en") == "arrivals per year (households) — Town"
     assert parameter_label(ds, "policies[0].units_per_year") == "logements par an — politique n° 1"
     assert "." not in parameter_label(ds, "scenario.years", "en")
+
+
+def test_month_and_number_formats_come_from_babel() -> None:
+    from babel.dates import format_date
+
+    assert not hasattr(plotting, "MONTHS_SHORT") and not hasattr(plotting, "MONTHS_LONG")  # no hand-written month tables
+    import datetime
+
+    for month in range(1, 13):
+        day = datetime.date(2025, month, 1)
+        assert plotting._month_label(2025, month, "fr", "MMM") == format_date(day, "MMM", locale="fr_FR")
+    assert plotting._month_name(np.datetime64("2026-12"), "fr") == "décembre 2026"
+    assert plotting._month_name(np.datetime64("2026-12"), "en") == "December 2026"
+    assert plotting._number_formatter("fr")(-1234.5) == "\u22121\u202f234,5"
+    assert plotting._number_formatter("en")(1234567) == "1,234,567"
+
+
+def test_write_charts_reports_progress(ds: xr.Dataset, tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+
+    class Bar:
+        def __init__(self, total: int, desc: str, unit: str) -> None:
+            seen.append((desc, total))
+
+        def update(self, n: int) -> None:
+            seen.append(("update", n))
+
+        def close(self) -> None:
+            seen.append(("close", 0))
+
+    paths = write_charts(ds, tmp_path / "c", formats=("png",), territories=[], progress=Bar)
+    assert seen == [("charts", len(paths)), *[("update", 1)] * len(paths), ("close", 0)]
