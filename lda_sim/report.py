@@ -72,6 +72,7 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "generated_on": "Rapport produit le {date}.",
         "policies_sentence": "Politiques mises en œuvre :",
         "no_policies": "Aucune politique ajoutée à la situation de départ.",
+        "policies_unknown": "Les politiques de ce scénario ne sont pas enregistrées dans ces résultats : voir son fichier.",
         "replicates_note": "Entre crochets, le 10e et le 90e centile sur les répliques ; les valeurs sont des médianes.",
         "msg_street": "{territory} : dans le scénario « {scenario} », le nombre de personnes à la rue passe de {start} à {end} entre {first} et {last}.",
         "msg_wait": "{territory} : l'attente médiane avant un logement est de {wait} jours sur la période ; {housed} ménages sont relogés chaque année.",
@@ -211,6 +212,7 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "generated_on": "Report produced on {date}.",
         "policies_sentence": "Policies implemented:",
         "no_policies": "No policy added to the starting situation.",
+        "policies_unknown": "The policies of this scenario are not recorded in these results: see its file.",
         "replicates_note": "In brackets, the 10th and 90th percentiles over replicates; values are medians.",
         "msg_street": "{territory}: in the scenario “{scenario}”, persons on the street go from {start} to {end} between {first} and {last}.",
         "msg_wait": "{territory}: the median wait before housing is {wait} days over the run; {housed} households are housed each year.",
@@ -647,6 +649,11 @@ def _scenario_descriptions(ds: xr.Dataset) -> dict[str, str]:
     return {names[0]: str(ds.attrs.get("scenario_description", ""))} if len(names) == 1 else {}
 
 
+def _policies_recorded(ds: xr.Dataset) -> bool:
+    """Whether the dataset says which policies its scenarios have (ensembles may not)."""
+    return ("scenario_policies" in ds.coords and "scenario" in ds.dims) or ("scenario" not in ds.dims and "policies" in ds.attrs)
+
+
 def _policy_specs(ds: xr.Dataset, name: str) -> list[Any]:
     raw = None
     if "scenario_policies" in ds.coords and "scenario" in ds.dims:
@@ -709,7 +716,11 @@ def policy_sentence(spec: Any, lang: str, states: Mapping[str, str] | None = Non
     territories = territories or {}
     if not isinstance(spec, Mapping):
         return str(spec)
-    state = lambda key: states.get(str(spec.get(key, "")), str(spec.get(key, "")))  # noqa: E731
+    def state(key: str) -> str:
+        name = states.get(str(spec.get(key, "")), str(spec.get(key, "")))
+        # "en pension de famille", but "en IML sous-location": lower a capital only before a lower-case letter
+        return name[:1].lower() + name[1:] if lang == "fr" and len(name) > 1 and name[1].islower() else name
+
     number = lambda key, digits=0: _number(spec.get(key, 0), lang, digits)  # noqa: E731
     kind = str(spec.get("type", ""))
     if kind == "production":
@@ -779,7 +790,7 @@ def _run_html(ds: xr.Dataset, lang: str, territories: Sequence[str] | None = Non
         items.append({
             "name": name, "title": scenario_title(name, lang), "baseline": i == 0 and len(names) > 1, "lang": None,
             "description": description, "description_lang": description_lang, "policies": _policies(ds, name, lang),
-            "baseline_only": i == 0,
+            "baseline_only": i == 0, "recorded": _policies_recorded(ds),
         })
     tlabels = _territory_names(ds)
     all_territories = list(tlabels)
@@ -1095,6 +1106,20 @@ def _warmup_months(ds: xr.Dataset) -> int | None:
     return int(reached[0]) + 1 if reached.size else None
 
 
+def _value_words(value: Any, lang: str) -> str:
+    """An input value for a sentence: numbers in the conventions of ``lang``, mappings as ``key value``."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, (int, float)):
+        digits = 0 if float(value).is_integer() else min(3, max(1, len(f"{float(value):g}".split(".")[-1])))
+        return _number(value, lang, digits)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_value_words(v, lang)}" for k, v in value.items()).join("()")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value_words(v, lang) for v in value).join("[]")
+    return str(value)
+
+
 def limits(ds: xr.Dataset, lang: str = "fr") -> list[dict[str, str]]:
     """The limits section: calibration status, the assumptions that drive the results, the warm-up
     of stocks and waits, the spread over replicates, and (in French) the texts left in English."""
@@ -1106,7 +1131,7 @@ def limits(ds: xr.Dataset, lang: str = "fr") -> list[dict[str, str]]:
     assumptions = [r for r in rows if r.get("kind") == "assumption"]
     if rows:
         drivers = [r for r in assumptions if any(k in str(r["field"]) for k in ("inflows", "rate", "stay", "share", "refusal"))]
-        shown = ", ".join(f"{r['field']} = {_value_text(r['value'])}" for r in drivers[:6])
+        shown = ", ".join(f"{r['field']} = {_value_words(r['value'], lang)}" for r in drivers[:6])
         out.append({"kind": "assumptions", "text": text["limit_assumptions"].format(
             n=len(assumptions), total=len(rows), unsourced=sum(r.get("kind") == "unsourced" for r in rows)) + (" " + text["limit_drivers"].format(fields=shown) if shown else "")})
     street = ds["occupancy_persons"].sel(state="street") if "occupancy_persons" in ds and "street" in ds["state"].values else None

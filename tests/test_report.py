@@ -408,7 +408,7 @@ def test_policies_are_said_in_sentences() -> None:
     spec = {"type": "production", "state": "pension_de_famille", "units_per_year": 57, "delivery_lag_years": 3, "start": "2025-01", "end": "2027-12",
             "territories": ["amp"]}
     assert policy_sentence(spec, "fr", states, {"amp": "Aix-Marseille-Provence"}) == (
-        "Production de 57 logements par an en Pension de famille, livrés 3 ans après leur lancement, de janvier 2025 à décembre 2027, à Aix-Marseille-Provence."
+        "Production de 57 logements par an en pension de famille, livrés 3 ans après leur lancement, de janvier 2025 à décembre 2027, à Aix-Marseille-Provence."
     )
     assert policy_sentence({"type": "transformation", "from": "hotel", "to": "iml_sublease", "places_per_year": 250}, "en", states) == (
         "Transformation of 250 places a year of Hôtel (nuitées) into IML sous-location, closed as they empty."
@@ -441,3 +441,12 @@ def test_untranslated_texts_are_marked_english_in_the_french_report(page_fr: tup
     english = [a for t, a in page.tags if a.get("lang") == "en" and t == "td"]
     assert english  # the test configuration's justifications are in English, marked as such
     assert [li for li in page.with_class("li", "limit") if li["data-kind"] == "language"]
+
+
+def test_results_without_recorded_policies_say_so_rather_than_none(single: xr.Dataset) -> None:
+    from lda_sim import report
+
+    bare = single.copy()
+    bare.attrs = {k: v for k, v in single.attrs.items() if k != "policies"}
+    page = Page(report._run_html(bare, "fr"))
+    assert REPORT_TEXT["fr"]["policies_unknown"] in page.text and REPORT_TEXT["fr"]["no_policies"] not in page.text
