@@ -118,7 +118,7 @@ def run(
         ds = _run_ensemble(specs, out, runs_dir, workers, scheduler)
         from .compare import comparison_table, format_comparison
 
-        click.echo(format_comparison(comparison_table(ds), "en"))
+        click.echo(format_comparison(comparison_table(ds), lang))
         if charts:
             from .plotting import write_charts
 
