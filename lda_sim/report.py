@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import re
 from functools import lru_cache
 from importlib import resources
 from collections.abc import Iterable, Mapping, Sequence
@@ -1017,13 +1018,40 @@ def _locale_table(lang: str) -> tuple[dict[str, str], dict[str, str]]:
             {_normal(k): _normal(v) for k, v in (data.get("texts") or {}).items()})
 
 
+#: Texts written by ``lda-sim calibrate`` into calibrated files: pattern, French form (the inner text translated).
+_CALIBRATION_FORMS = (
+    (re.compile(r"^fitted by lda-sim calibrate to (?P<target>\S+) = (?P<value>\S+) \((?P<source>[^)]*)\)(?P<rest>.*)$"),
+     "ajusté par lda-sim calibrate sur {target} = {value} ({source}){rest}"),
+    (re.compile(r"^was (?P<value>.+?) \((?P<kind>derived|assumption|source): (?P<inner>.*)\)$"), "valait {value} ({kind} : {inner})"),
+)
+_KINDS_FR = {"derived": "dérivée", "assumption": "hypothèse", "source": "source"}
+
+
 def translate(text: str, lang: str) -> tuple[str, str | None]:
     """A configuration text (written in English) in ``lang``: ``(text, None)`` when it is in that
-    language, ``(original, "en")`` when the translation table (``lda_sim/locale/fr.yaml``) lacks it."""
+    language, ``(original, "en")`` when the translation table (``lda_sim/locale/fr.yaml``) lacks it.
+    The notes that ``lda-sim calibrate`` writes are translated by their form, their inner text by the table."""
     if not text or lang == "en":
         return text, None
     found = _locale_table(lang)[1].get(_normal(text))
-    return (found, None) if found else (text, "en")
+    if found:
+        return found, None
+    for pattern, form in _CALIBRATION_FORMS:
+        match = pattern.match(_normal(text))
+        if match:
+            parts = match.groupdict()
+            if "inner" in parts:
+                inner, marked = translate(parts["inner"], lang)
+                if marked:
+                    return text, "en"
+                parts.update(inner=inner, kind=_KINDS_FR[parts["kind"]])
+            if parts.get("rest"):
+                rest = parts["rest"].replace(", a common factor fitted on ", ", un facteur commun ajusté sur ")
+                if re.search(r"[A-Za-z]{3,}", re.sub(r"(un facteur commun ajusté sur|\S+\.\S+|\bx\b)", "", rest)):
+                    return text, "en"
+                parts["rest"] = rest
+            return form.format(**parts), None
+    return text, "en"
 
 
 def scenario_title(name: str, lang: str) -> str:
