@@ -913,7 +913,11 @@ def _inputs_html(ds: xr.Dataset, lang: str) -> tuple[str, str]:
     head = [text["field"], text["value"], text["kind"], text["source_ids"], text["justification"], text["note"]] + ([text["applies_to"]] if with_scenarios else [])
     table = _macro("inputs", text["inputs_count"].format(n=len(rows), kinds=kinds), files, head)
     cited_ids = sorted(dict.fromkeys(cited), key=_source_order)
-    source_html = _macro("sources", [{"id": i, "citation": sources.get(i, text["unknown_source"])} for i in cited_ids], text["no_sources"])
+    listed = []
+    for i in cited_ids:
+        citation, citation_lang = translate(sources[i], lang) if i in sources else (text["unknown_source"], None)
+        listed.append({"id": i, "citation": citation, "lang": citation_lang})
+    source_html = _macro("sources", listed, text["no_sources"])
     return str(table), str(source_html)
 
 

@@ -467,3 +467,10 @@ def test_every_input_text_of_the_bundled_scenarios_has_a_french_text() -> None:
         "ajusté par lda-sim calibrate sur street_count_night = 442 (S22)", None
     )
     assert translate("was 3.0 (assumption: as above)", "fr") == ("valait 3.0 (hypothèse : comme ci-dessus)", None)
+    import yaml
+
+    sources = yaml.safe_load((folder.parent / "sources.yaml").read_text(encoding="utf-8"))
+    sources = sources.get("sources", sources)
+    for key, value in sources.items():  # the French report cites every bundled source in French
+        citation = value.get("citation") if isinstance(value, dict) else value
+        assert translate(citation, "fr")[1] is None, key
