@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .config import load_scenario
 from .errors import ConfigError
+from .timebase import MONTH_DAYS
 
 EXIT_BAD_INPUT = 2
 
@@ -22,6 +23,24 @@ territory_option = click.option(
     "--territory", "territories", multiple=True, metavar="NAME",
     help="Draw the per-territory charts only for this territory (repeat for several); the charts comparing territories cover them all. Default: every territory.",
 )
+
+
+#: How much the commands say on stderr: 0 quiet (-q: errors only), 1 normal, 2 verbose (-v).
+VERBOSITY = {"level": 1}
+
+
+def _progress(**kwargs: object):
+    """A tqdm progress bar on stderr, shown only when stderr is a terminal and not with -q."""
+    from tqdm import tqdm
+
+    quiet = VERBOSITY["level"] < 1 or not sys.stderr.isatty()
+    return tqdm(file=sys.stderr, disable=quiet, leave=False, dynamic_ncols=True, **kwargs)
+
+
+def _say(message: str, level: int = 1) -> None:
+    """A message on stderr, unless -q (or, for level 2, unless -v)."""
+    if VERBOSITY["level"] >= level:
+        click.echo(message, err=True)
 
 
 def _fail(message: str) -> None:
@@ -38,9 +57,14 @@ def _load(path: str, **overrides: object):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lda-sim")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Say more on stderr (timings, notes).")
+@click.option("-q", "--quiet", is_flag=True, help="Say nothing on stderr but errors; no progress bars.")
+def main(verbose: bool = False, quiet: bool = False) -> None:
     """lda_sim: simulate households through the street, shelters and housing of territories
-    under Logement d'abord policies, and project stocks, flows and waiting times."""
+    under Logement d'abord policies, and project stocks, flows and waiting times.
+
+    Long commands show a progress bar on stderr when it is a terminal."""
+    VERBOSITY["level"] = 0 if quiet else 2 if verbose else 1
     # Classes and functions named in scenario files ('module:Class') are imported like with
     # `python -m`: from the current folder too (an installed console script leaves it out).
     if os.getcwd() not in sys.path and "" not in sys.path:
@@ -95,7 +119,7 @@ def run(
         ds = _run_ensemble(specs, out, runs_dir, workers, scheduler)
         from .compare import comparison_table, format_comparison
 
-        click.echo(format_comparison(comparison_table(ds), "en"))
+        click.echo(format_comparison(comparison_table(ds), lang))
         if charts:
             from .plotting import write_charts
 
@@ -105,14 +129,19 @@ def run(
     _warm_up()
     datasets = []
     for sc in loaded:
-        click.echo(f"Running {sc.name!r}: {len(sc.territories)} territories, {sc.years:g} years from {sc.start}, seed {run_seed}", err=True)
+        _say(f"Running {sc.name!r}: {len(sc.territories)} territories, {sc.years:g} years from {sc.start}, seed {run_seed}")
         started = time.perf_counter()
         try:
             model = HousingModel(sc, seed=run_seed, trajectories=bool(trajectories))
-            datasets.append(attach_inputs(model.run(), sc))
+            with _progress(total=round(model.horizon), desc=sc.name, unit="day", bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:,.0f}/{total:,.0f} days [{elapsed}<{remaining}]") as bar:
+                while model.time < model.horizon:
+                    before = model.time
+                    model.run_for(min(MONTH_DAYS, model.horizon - model.time))
+                    bar.update(model.time - before)
+            datasets.append(attach_inputs(model.dataset(), sc))
         except (ValueError, EngineLimitError) as exc:
             _fail(str(exc))
-        click.echo(f"  {model.events_processed:,} events in {time.perf_counter() - started:.1f} s", err=True)
+        _say(f"  {model.events_processed:,} events in {time.perf_counter() - started:.1f} s")
     try:
         ds = datasets[0] if len(datasets) == 1 else combine_scenarios(datasets)
     except ValueError as exc:
@@ -349,13 +378,13 @@ def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[s
     ds = _open_results(results)
     try:
         # write_charts checks every argument, the territories too, before it writes anything
-        paths = write_charts(ds, out, lang=lang, formats=formats, period=period, territories=territories or None)
+        paths = write_charts(ds, out, lang=lang, formats=formats, period=period, territories=territories or None, progress=_progress)
     except ValueError as exc:
         _fail(str(exc))
     for p in paths:
         click.echo(str(p))
     for note in chart_notes(ds, lang=lang):
-        click.echo(note, err=True)
+        _say(note)
 
 
 def _open_results(results: str):
@@ -380,9 +409,13 @@ def _open_results(results: str):
     help="Scenario file(s) to take the input assumptions from, for results that do not carry them (repeat, baseline first).",
 )
 @territory_option
-def report(results: str, out: str, lang: str, period: str | None, scenario_files: tuple[str, ...], territories: tuple[str, ...]) -> None:
-    """Write a self-contained HTML report of RESULTS: the run, summary indicators per territory and
-    scenario, every chart (embedded), and the input assumptions with their sources."""
+@click.option("--format", "fmt", type=click.Choice(["html", "pptx"]), default=None,
+              help="html (a self-contained page) or pptx (slides); default: from the suffix of --out, else html.")
+def report(results: str, out: str, lang: str, period: str | None, scenario_files: tuple[str, ...], territories: tuple[str, ...], fmt: str | None = None) -> None:
+    """Write a self-contained HTML report of RESULTS (key messages, the run, limits, summary
+    indicators per territory and scenario, every chart embedded, the input assumptions with their
+    sources), or with --format pptx the slides: title, key messages, limits, one chart per slide
+    with its caption, the summary table."""
     from .report import inputs_for, write_report
 
     ds = _open_results(results)
@@ -392,11 +425,17 @@ def report(results: str, out: str, lang: str, period: str | None, scenario_files
         except ConfigError as exc:
             _fail(str(exc))
     started = time.perf_counter()
+    fmt = fmt or ("pptx" if out.lower().endswith(".pptx") else "html")
     try:
-        path = write_report(ds, out, lang=lang, period=period, source=Path(results).name, territories=territories or None)
+        if fmt == "pptx":
+            from .slides import write_slides
+
+            path = write_slides(ds, out, lang=lang, period=period, territories=territories or None, progress=_progress)
+        else:
+            path = write_report(ds, out, lang=lang, period=period, source=Path(results).name, territories=territories or None, progress=_progress)
     except ValueError as exc:
         _fail(str(exc))
-    click.echo(f"Wrote {path} ({Path(path).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)", err=True)
+    _say(f"Wrote {path} ({Path(path).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)")
 
 
 @main.command()

@@ -29,6 +29,8 @@ dashes (:func:`scenario_style`).
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
 import re
 import zlib
@@ -42,6 +44,8 @@ from typing import Any, NamedTuple
 import matplotlib as mpl
 import numpy as np
 import xarray as xr
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -80,6 +84,7 @@ __all__ = [
     "chart_set",
     "has_cost",
     "indicator",
+    "parameter_label",
     "parse_period",
     "plot_capacity",
     "plot_cost",
@@ -222,7 +227,7 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "wait_dist_none": "Personne n'est entré par une liste d'attente sur la période",
                 # scenarios and indicators
                 "compare_title": "{indicator} — comparaison des scénarios",
-                "band": "10e–90e centile sur {n} répliques",
+                "band": "Courbe : médiane ; bande : 10e–90e centile ({n} répliques)",
                 "vs_baseline": "{delta} par rapport à « {baseline} »",
                 "indicators_title": "Indicateurs clés par territoire",
                 "migration_title": "Mobilité : ménages relogés dans un autre territoire, {start} – {end}",
@@ -234,7 +239,14 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "response_mean": " (moyenne sur la période)",
                 "ind_sheltered": "Personnes hébergées",
                 "ind_housed": "Ménages relogés depuis le début (cumul)",
-                "ind_wait_housing": "Attente médiane avant un logement (jours)",
+                "ind_wait_housing": "Attente médiane avant logement, entrées du mois (j)",
+                "ind_wait_run": "Pointillé : attente médiane sur toute la période",
+                "ind_places": "Pointillé gris : places d'hébergement",
+                "shelter_full": "complet : {places} places",
+                "band_median": "Médiane de {n} répliques",
+                "occupancy_unhoused": "À la rue et en hébergement",
+                "occupancy_housed": "En logement",
+                "street_end": "Rue : {n}",
                 "ind_cost": "Coût mensuel (M€)",
                 # capacity
                 "capacity_title": "Capacités et leurs variations — {territory}",
@@ -294,7 +306,7 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "wait_dist_none": "Nobody entered through a waiting list during the run",
                 # scenarios and indicators
                 "compare_title": "{indicator} — scenarios compared",
-                "band": "10th–90th percentile over {n} replicates",
+                "band": "Line: median; band: 10th–90th percentile ({n} replicates)",
                 "vs_baseline": "{delta} vs “{baseline}”",
                 "indicators_title": "Key indicators by territory",
                 "migration_title": "Mobility: households housed in another territory, {start} – {end}",
@@ -306,7 +318,14 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "response_mean": " (mean over the run)",
                 "ind_sheltered": "Persons in shelters",
                 "ind_housed": "Households housed since the start (cumulative)",
-                "ind_wait_housing": "Median wait before housing (days)",
+                "ind_wait_housing": "Median wait before housing, month's entries (days)",
+                "ind_wait_run": "Dotted: median wait over the whole run",
+                "ind_places": "Grey dotted: shelter places",
+                "shelter_full": "full: {places} places",
+                "band_median": "Median of {n} replicates",
+                "occupancy_unhoused": "On the street and in shelters",
+                "occupancy_housed": "In housing",
+                "street_end": "Street: {n}",
                 "ind_cost": "Monthly cost (€M)",
                 # capacity
                 "capacity_title": "Capacities and their changes — {territory}",
@@ -331,14 +350,15 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     }
 )
 
-MONTHS_SHORT = {
-    "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}
-MONTHS_LONG = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"),
-}
+#: Babel locale of each chart language: month names and number formats come from its CLDR data.
+LOCALES = MappingProxyType({"fr": "fr_FR", "en": "en"})
+
+
+def _month_label(year: int, month: int, lang: str, pattern: str) -> str:
+    """A month in ``lang`` by a CLDR date pattern (``MMM``: "janv."; ``MMMM y``: "janvier 2025")."""
+    text = format_date(datetime.date(year, month, 1), pattern, locale=LOCALES[lang])
+    return text.rstrip(".") if lang == "en" else text
+
 
 # --------------------------------------------------------------------------------------------
 # Figure geometry and typography
@@ -365,12 +385,11 @@ def _check_lang(lang: str) -> Mapping[str, str]:
 
 
 def _number_formatter(lang: str) -> FuncFormatter:
-    """Thousands separated by a narrow no-break space in French, by a comma in English."""
+    """Thousands separated by a narrow no-break space in French, by a comma in English (Babel, CLDR)."""
 
     def fmt(x: float, _pos: int | None = None) -> str:
-        text = f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
-        if lang == "fr":
-            text = text.replace(",", "\u202f").replace(".", ",")
+        whole = abs(x - round(x)) < 1e-9
+        text = format_decimal(round(x) if whole else round(x, 1), format="#,##0" if whole else "#,##0.0", locale=LOCALES[lang])
         return text.replace("-", "\u2212")
 
     return FuncFormatter(fmt)
@@ -399,7 +418,7 @@ class _MonthFormatter(Formatter):
             if self.years_only:
                 out.append(str(d.year))
                 continue
-            label = MONTHS_SHORT[self.lang][d.month - 1]
+            label = _month_label(d.year, d.month, self.lang, "MMM")
             visible = v >= lo - 1e-9
             if d.month == 1 or (first and visible):
                 label += f"\n{d.year}"
@@ -436,7 +455,7 @@ def _new_figure(bottom: float = STAMP_BAND) -> Figure:
 
 def _month_name(t: np.datetime64, lang: str) -> str:
     year, month = (int(p) for p in str(np.datetime64(t, "M")).split("-")[:2])
-    return f"{MONTHS_LONG[lang][month - 1]} {year}"
+    return _month_label(year, month, lang, "MMMM y")
 
 
 def _stamp_text(ds: xr.Dataset, lang: str) -> str:
@@ -536,7 +555,9 @@ def plot_occupancy(
 
     Stocks are drawn at the end of each month, after the initial stock at the start of the run
     when the dataset has it. One area per non-exit state, in the pathway's order from the bottom;
-    the legend lists them from the top, as stacked. A dataset with several scenarios shows
+    the legend lists them from the top, as stacked. Two panels, each on its own scale: the street
+    and shelters above (the street's last value written at its end), housing below, so that a few
+    hundred persons on the street are not lost under tens of thousands housed. A dataset with several scenarios shows
     ``scenario`` (default: the first); replicates are averaged (see :func:`_run`).
     """
     text = _check_lang(lang)
@@ -551,29 +572,48 @@ def plot_occupancy(
         x = np.concatenate([starts[:1], ends])
         values = np.concatenate([sub[initial].sel(state=states).values.astype(float)[:, None], values], axis=1)
 
+    kinds = dict(zip((str(v) for v in sub["state"].values), (str(k) for k in sub["state_kind"].values)))
+    # Two panels with their own scales, so that the street (hundreds) is not lost under the
+    # housed (tens of thousands): the street and shelters above, housing below.
+    groups = [
+        ("unhoused", [i for i, s in enumerate(states) if kinds.get(s) != "housing"]),
+        ("housed", [i for i, s in enumerate(states) if kinds.get(s) == "housing"]),
+    ]
+    groups = [(key, rows) for key, rows in groups if rows]
     fig = _new_figure()
-    ax = fig.add_subplot()
-    _style_axes(ax)
-    if len(states):
+    axes = fig.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0] if groups else [fig.add_subplot()]
+    number = _number_formatter(lang)
+    for ax, (key, rows) in zip(axes, groups):
+        _style_axes(ax)
+        group_states = [states[i] for i in rows]
         polys = ax.stackplot(
-            x, values, labels=[labels[s] for s in states], colors=[colours[s] for s in states],
+            x, values[rows], labels=[labels[s] for s in group_states], colors=[colours[s] for s in group_states],
             edgecolor="white", linewidth=0.6,
         )
-        for poly, state in zip(polys, states):
+        for poly, state in zip(polys, group_states):
             poly.set_gid(f"occupancy:{state}")
         handles, legend_labels = ax.get_legend_handles_labels()
         ax.legend(
-            handles[::-1], legend_labels[::-1], title=text["state"], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-            fontsize=LEGEND_SIZE, title_fontsize=LEGEND_SIZE + 1, frameon=False,
+            handles[::-1], legend_labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+            fontsize=LEGEND_SIZE - (1 if len(groups) > 1 else 0), frameon=False,
         )
+        ax.set_title(text[f"occupancy_{key}"] if len(groups) > 1 else "", loc="left", fontsize=PANEL_TITLE_SIZE)
+        ax.set_gid(f"occupancy_panel:{key}")
+        ax.set_ylim(bottom=0)
+        ax.margins(x=0)
+        ax.yaxis.set_major_formatter(number)
+        ax.set_ylabel(text["persons"] if persons else text["households"], fontsize=LABEL_SIZE)
+        last = float(values[states.index("street"), -1]) if "street" in group_states and len(x) else math.nan
+        if math.isfinite(last):
+            ax.annotate(
+                text["street_end"].format(n=number(round(last))), xy=(x[-1], last), xytext=(-8, 6), textcoords="offset points",
+                ha="right", va="bottom", fontsize=TICK_SIZE, fontweight="bold", color=colours["street"], gid="street_end",
+            )
+    ax = axes[-1]
     if len(x):
         ax.set_xlim(x[0], x[-1])
-    ax.set_ylim(bottom=0)
-    ax.margins(x=0)
-    ax.yaxis.set_major_formatter(_number_formatter(lang))
     _format_time_axis(ax, sub.sizes["time"], lang, max_ticks=12)
     ax.set_xlabel(text["month_end"], fontsize=LABEL_SIZE)
-    ax.set_ylabel(text["persons"] if persons else text["households"], fontsize=LABEL_SIZE)
     title = text["occupancy_title_persons" if persons else "occupancy_title_households"].format(territory=territory_label)
     fig.suptitle(title, fontsize=TITLE_SIZE, x=0.01, ha="left")
     _stamp(fig, ds, lang)
@@ -768,7 +808,7 @@ def _period_indices(ds: xr.Dataset, period: Period) -> tuple[int, int]:
 
 def _short_month(t: np.datetime64, lang: str) -> str:
     year, month = (int(p) for p in str(np.datetime64(t, "M")).split("-")[:2])
-    return f"{MONTHS_SHORT[lang][month - 1]} {year}"
+    return f"{_month_label(year, month, lang, 'MMM')} {year}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -805,6 +845,39 @@ def _spread(ys: Sequence[float], gap: float, low: float, high: float) -> list[fl
 def _text_height(fig: Figure, ax_height_share: float, fontsize: float) -> float:
     """Height of a line of text of ``fontsize`` points, in axes units of an axes of the given share of the figure."""
     return fontsize * 1.25 / 72 / (fig.get_figheight() * ax_height_share)
+
+
+#: Free margin on each side of a flow diagram, as a share of the figure's width.
+FLOW_MARGIN = 0.035
+
+
+def _flow_columns(
+    fig: Figure, ax: Axes, left_labels: Sequence[str], right_labels: Sequence[str], width: float, fontsize: float
+) -> tuple[float, float, float]:
+    """Positions (axes fraction) of the two bar columns of a flow diagram and the label font size,
+    so that the longest label of each side ends :data:`FLOW_MARGIN` inside the figure; the font
+    shrinks (down to 9 points) when the labels would leave the bands too little room."""
+    renderer = fig.canvas.get_renderer()
+    fig.draw_without_rendering()  # lay the axes out first
+    box = ax.get_position()
+
+    def widest(labels: Sequence[str], size: float) -> float:
+        most = 0.0
+        for label in labels:
+            t = fig.text(0, 0, label, fontsize=size)
+            most = max(most, t.get_window_extent(renderer).width / fig.bbox.width)
+            t.remove()
+        return most / max(box.width, 1e-6)  # in axes fraction
+
+    pad = 0.012 + FLOW_MARGIN / max(box.width, 1e-6)
+    left_edge = -box.x0 / max(box.width, 1e-6)  # the figure's edges in axes fraction
+    right_edge = (1 - box.x0) / max(box.width, 1e-6)
+    while True:
+        x_left = left_edge + widest(left_labels, fontsize) + pad + width
+        x_right = right_edge - widest(right_labels, fontsize) - pad - width
+        if x_right - x_left >= 0.3 or fontsize <= 9:
+            return max(x_left, 0.12), min(x_right, 0.88), fontsize
+        fontsize -= 1
 
 
 def plot_flows(
@@ -850,8 +923,12 @@ def plot_flows(
         text["flows_subtitle"].format(total=number(round(total)), start=start_name, end=end_name, months=months),
         fontsize=LABEL_SIZE, loc="left", color="0.25",
     )
-    x_left, x_right, width = 0.26, 0.74, 0.018
+    width = 0.018
     top, bottom, gap = 0.93, 0.0, 0.012
+    fontsize = LEGEND_SIZE
+    left_labels = [f"{labels[s]}  {number(round(out_total[s]))}" for s in left]
+    right_labels = [f"{labels[s]}  {number(round(in_total[s]))}" for s in right]
+    x_left, x_right, fontsize = _flow_columns(fig, ax, left_labels, right_labels, width, fontsize)
     if not pairs:
         ax.text(0.5, 0.5, text["flows_none"], ha="center", va="center", fontsize=LABEL_SIZE, color="0.3")
     else:
@@ -893,7 +970,7 @@ def plot_flows(
                      MplPath.LINETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY]
             ax.add_patch(PathPatch(MplPath(vertices, codes), facecolor=colours[origin], alpha=0.42, edgecolor="none", gid=f"flow:{origin}->{target}"))
         # Labels beside the bars, spread apart where small bars crowd them; a thin line joins a moved label to its bar.
-        line = _text_height(fig, 0.80, LEGEND_SIZE)
+        line = _text_height(fig, 0.80, fontsize)
         for pos, totals, x_bar, x_text, ha, gid in (
             (lpos, out_total, x_left - width, x_left - width - 0.012, "right", "flow_label_origin"),
             (rpos, in_total, x_right + width, x_right + width + 0.012, "left", "flow_label_target"),
@@ -902,7 +979,7 @@ def plot_flows(
             centres = [pos[s][0] - pos[s][1] / 2 for s in nodes]
             ys = _spread(centres, line, bottom + line / 2, top)
             for s, yc, yl in zip(nodes, centres, ys):
-                ax.text(x_text, yl, f"{labels[s]}  {number(round(totals[s]))}", ha=ha, va="center", fontsize=LEGEND_SIZE, gid=f"{gid}:{s}")
+                ax.text(x_text, yl, f"{labels[s]}  {number(round(totals[s]))}", ha=ha, va="center", fontsize=fontsize, gid=f"{gid}:{s}", in_layout=False)
                 if abs(yl - yc) > line / 4:
                     ax.plot([x_bar, (x_bar + x_text) / 2, x_text], [yc, yl, yl], color="0.55", linewidth=0.7)
         ax.text(x_left - width / 2, top + 0.035, text["flows_from"], ha="center", va="bottom", fontsize=LABEL_SIZE, fontweight="bold", color="0.2")
@@ -1085,7 +1162,10 @@ def _draw_scenarios(ax: Axes, da: xr.DataArray, x: np.ndarray, names: Sequence[s
     return ends
 
 
-def _scenario_key(fig: Figure, da: xr.DataArray, names: Sequence[str], text: Mapping[str, str], y: float = STAMP_BAND) -> None:
+def _scenario_key(
+    fig: Figure, da: xr.DataArray, names: Sequence[str], text: Mapping[str, str], y: float = STAMP_BAND,
+    extra: Sequence[tuple[Any, str]] = (),
+) -> None:
     handles: list[Any] = []
     for i, _ in enumerate(names):
         colour, style = scenario_style(i)
@@ -1094,7 +1174,15 @@ def _scenario_key(fig: Figure, da: xr.DataArray, names: Sequence[str], text: Map
     if "replicate" in da.dims:
         handles.append(Patch(facecolor="0.3", alpha=0.2, linewidth=0))
         key.append(text["band"].format(n=da.sizes["replicate"]))
-    fig.legend(handles, key, loc="lower center", bbox_to_anchor=(0.5, y), ncols=min(len(handles), 5), fontsize=LEGEND_SIZE, frameon=False, borderaxespad=0.2)
+    for handle, label in extra:
+        handles.append(handle)
+        key.append(label)
+    ncols = min(len(handles), 5)
+    rows = -(-len(handles) // ncols)
+    fig.legend(handles, key, loc="lower center", bbox_to_anchor=(0.5, y), ncols=ncols, fontsize=LEGEND_SIZE, frameon=False, borderaxespad=0.2)
+    if rows > 1:  # keep the axes (and their tick labels) above every row of the key
+        bottom = y + KEY_BAND * rows
+        fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
 
 
 def _label_ends(ax: Axes, ends: list[tuple[str, float]], lang: str, baseline_delta: bool) -> None:
@@ -1191,6 +1279,41 @@ def plot_scenarios(
     return fig
 
 
+def _per_scenario(da: xr.DataArray, name: str) -> xr.DataArray:
+    one = da.sel(scenario=name) if "scenario" in da.dims else da
+    return one.median("replicate") if "replicate" in one.dims else one
+
+
+def _draw_shelter_places(ax: Axes, ds: xr.Dataset, territory: str, x: np.ndarray, names: Sequence[str], text: Mapping[str, str], lang: str) -> None:
+    """Shelter places of each scenario (grey dotted), and "full" when the persons sheltered fill them."""
+    shelters = [str(s) for s, k in zip(ds["state"].values, ds["state_kind"].values) if k == "shelter"]
+    if not shelters or "capacity" not in ds:
+        return
+    places = ds["capacity"].sel(state=shelters, territory=territory).sum("state")
+    sheltered = persons_in(ds, "shelter").sel(territory=territory)
+    for i, name in enumerate(names):
+        series = _per_scenario(places, name).transpose("time").values.astype(float)
+        ax.plot(x, series, color="0.45", linestyle=":", linewidth=1.6, gid=f"shelter_places:{name}")
+        if i == 0 and len(series) and series[-1] > 0:
+            last = float(_per_scenario(sheltered, name).isel(time=-1))
+            if last >= 0.99 * series[-1]:
+                ax.annotate(
+                    text["shelter_full"].format(places=_number_formatter(lang)(round(series[-1]))), xy=(0.02, 0.08), xycoords="axes fraction",
+                    ha="left", va="bottom", fontsize=TICK_SIZE - 2, color="0.3", gid="shelter_full",
+                )
+
+
+def _draw_run_median(ax: Axes, ds: xr.Dataset, territory: str, names: Sequence[str], text: Mapping[str, str]) -> None:
+    """The median wait before housing over the whole run (the figure of the summary tables), dotted."""
+    if "wait_days_by_kind" not in ds:
+        return
+    run = ds["wait_days_by_kind"].sel(state_group="housing", statistic="median", territory=territory)
+    for i, name in enumerate(names):
+        value = float(_per_scenario(run, name))
+        if math.isfinite(value):
+            ax.axhline(value, color=scenario_style(i)[0], linestyle=":", linewidth=1.4, gid=f"wait_run:{name}")
+
+
 def plot_indicators(
     ds: xr.Dataset, *, lang: str = "fr", territories: Sequence[str] | None = None,
     indicators: Sequence[str] = KEY_INDICATORS, part: tuple[int, int] | None = None,
@@ -1232,9 +1355,18 @@ def plot_indicators(
             if ax in bottom_row:
                 ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_gid(f"indicator:{territory}:{name}")
+            if name == "sheltered":
+                _draw_shelter_places(ax, ds, territory, x, names, text, lang)
+            elif name == "wait_housing":
+                _draw_run_median(ax, ds, territory, names, text)
             _label_ends(ax, ends, lang, baseline_delta=False)
     first = next(iter(values.values()))
-    _scenario_key(fig, first, names, text)
+    extra = []
+    if "sheltered" in indicators and "capacity" in ds:
+        extra.append((Line2D([], [], color="0.45", linestyle=":", linewidth=1.6), text["ind_places"]))
+    if "wait_housing" in indicators and "wait_days_by_kind" in ds:
+        extra.append((Line2D([], [], color="0.2", linestyle=":", linewidth=1.4), text["ind_wait_run"]))
+    _scenario_key(fig, first, names, text, extra=extra)
     title = text["indicators_title"] if not part or part[1] == 1 else text["indicators_title_part"].format(part=part[0], parts=part[1])
     fig.suptitle(title, fontsize=TITLE_SIZE, x=0.01, ha="left")
     _stamp(fig, ds, lang)
@@ -1360,6 +1492,20 @@ def _money(value: float, lang: str) -> str:
     return number(round(value)) if abs(value) >= 100 else number(round(value, 1))
 
 
+def _wrap_name(name: str, width: int = 12) -> str:
+    """A scenario name broken over lines at its spaces, hyphens or underscores, so that the names
+    of neighbouring bars do not run into one string."""
+    parts = re.split(r"(?<=[-_ ])", str(name))
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    lines.append(line)
+    return "\n".join(x.strip() for x in lines)
+
+
 def plot_cost(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
     """Cost by state and scenario in one territory (needs the ``cost`` variable).
 
@@ -1380,7 +1526,7 @@ def plot_cost(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
     x = _month_ends(sub)
 
     fig = _new_figure(STAMP_BAND + KEY_BAND)
-    total_ax, month_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 3]})
+    total_ax, month_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 3] if len(names) <= 3 else [1, 1]})
     _style_axes(total_ax)
     by_state = {}
     support = {}
@@ -1390,6 +1536,7 @@ def plot_cost(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
         support[name] = float(run["support_cost"].sum("time")) / 1e6 if "support_cost" in run else 0.0
     states = [str(s) for s in sub["state"].values if any(abs(by_state[n].get(str(s), 0.0)) > 0 for n in names)]
     totals: list[float] = []
+    bar_size = TICK_SIZE if len(names) <= 3 else TICK_SIZE - 2 if len(names) <= 5 else TICK_SIZE - 4  # labels of neighbouring bars stay apart
     for i, name in enumerate(names):
         bottom = 0.0
         for s in states:
@@ -1404,8 +1551,8 @@ def plot_cost(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
         if i > 0:
             delta = bottom - totals[0]
             label += f"\n({'+' if delta > 0 else ''}{_money(delta, lang)})"
-        total_ax.annotate(label, xy=(i, bottom), xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=TICK_SIZE, fontweight="bold", gid=f"cost_total:{name}")
-    total_ax.set_xticks(range(len(names)), names, fontsize=TICK_SIZE)
+        total_ax.annotate(label, xy=(i, bottom), xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=bar_size, fontweight="bold", gid=f"cost_total:{name}")
+    total_ax.set_xticks(range(len(names)), [_wrap_name(n, 12 if len(names) <= 4 else 9) for n in names], fontsize=bar_size)
     total_ax.set_xlim(-0.6, len(names) - 0.4)
     total_ax.set_ylim(0, max(max(totals, default=0.0), 1e-9) * (1.22 if len(names) > 1 else 1.12))
     total_ax.yaxis.set_major_formatter(_number_formatter(lang))
@@ -1463,6 +1610,73 @@ def swept_parameters(ds: xr.Dataset) -> list[str]:
     return grid + sampled
 
 
+#: Names of the fields a sweep varies, as a reader says them: key, French, English.
+PARAMETER_FIELDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "units_per_year": ("logements par an", "units per year"),
+        "places_per_year": ("places par an", "places per year"),
+        "change_per_year": ("variation de capacité par an", "capacity change per year"),
+        "share_to_homeless": ("part des attributions aux ménages sans domicile", "share of lettings to homeless households"),
+        "places": ("places", "places"),
+        "units": ("logements", "units"),
+        "stock_units": ("parc (logements)", "stock (units)"),
+        "turnover_rate": ("taux de rotation", "turnover rate"),
+        "households_per_year": ("arrivées par an (ménages)", "arrivals per year (households)"),
+        "rate_per_year": ("taux annuel", "yearly rate"),
+        "mean_days": ("durée moyenne de séjour (j)", "mean stay (days)"),
+        "median_days": ("durée médiane de séjour (j)", "median stay (days)"),
+        "refusal_probability": ("probabilité de refus d'une offre", "probability of refusing an offer"),
+        "delivery_lag_years": ("délai de livraison (ans)", "delivery lag (years)"),
+        "owner_exit_rate_per_year": ("taux de sortie des propriétaires par an", "owners' exit rate per year"),
+        "slots": ("places d'accompagnement", "support slots"),
+        "failure_reduction": ("baisse du risque d'échec", "reduction of tenancy failure"),
+        "years": ("horizon (ans)", "horizon (years)"),
+        "persons_per_unit": ("personnes par logement", "persons per unit"),
+    }
+)
+_POLICY_NAMES = {
+    "production": ("production", "production"), "iml_capture": ("captation IML", "IML capture"),
+    "transformation": ("transformation de places", "transformation of places"), "capacity_change": ("changement de capacité", "capacity change"),
+    "prevention": ("prévention", "prevention"), "support": ("accompagnement", "support"), "allocation": ("attributions", "allocation"),
+}
+
+
+def parameter_label(ds: xr.Dataset, path: str, lang: str = "fr") -> str:
+    """A swept parameter's path (``territory.lyon.states.hotel.places``, ``policies[0].units_per_year``)
+    said in words: the field, then the state, policy or territory it belongs to (``places — Hôtel
+    (nuitées), Métropole de Lyon``). An unknown field keeps its name, without the path."""
+    from .overrides import split_path
+
+    _check_lang(lang)
+    col = 0 if lang == "fr" else 1
+    try:
+        parts = split_path(path)
+    except ValueError:
+        return path
+    field = str(parts[-1])
+    words = PARAMETER_FIELDS[field][col] if field in PARAMETER_FIELDS else field.replace("_", " ")
+    where: list[str] = []
+    states = {str(s): str(v) for s, v in zip(ds["state"].values, ds[f"state_label_{lang}"].values)} if f"state_label_{lang}" in ds.coords else {}
+    territories = _territory_labels(ds) if "territory" in ds.dims else {}
+    if parts[0] == "policies" and len(parts) > 1 and isinstance(parts[1], int):
+        kind = ""
+        if "scenario_policies" in ds.coords:
+            try:
+                raw = ds["scenario_policies"].values
+                specs = json.loads(str(np.ravel(raw)[0]))
+                spec = specs[parts[1]]
+                kind = _POLICY_NAMES.get(spec.get("type", ""), (spec.get("type", ""),) * 2)[col]
+                if spec.get("state") in states:
+                    kind += f" {states[spec['state']]}" if lang == "en" else f" — {states[spec['state']]}"
+            except (ValueError, IndexError, KeyError, TypeError, AttributeError):
+                kind = ""
+        where.append(kind or (f"politique n° {parts[1] + 1}" if lang == "fr" else f"policy {parts[1] + 1}"))
+    else:
+        where.extend(states[str(p)] for p in parts[:-1] if str(p) in states)
+        where.extend(territories[str(p)] for p in parts[:-1] if str(p) in territories)
+    return f"{words} — {', '.join(where)}" if where else words
+
+
 def plot_response(
     ds: xr.Dataset, parameter: str, name: str = "street", *, lang: str = "fr", territories: Sequence[str] | None = None
 ) -> Figure:
@@ -1471,6 +1685,7 @@ def plot_response(
     percentile band for a grid, one point per run for a Latin hypercube."""
     text = _check_lang(lang)
     label_key, _ = INDICATORS[name]
+    parameter_words = parameter_label(ds, parameter, lang)
     values = indicator(ds, name).mean("time", skipna=True)
     ran = ds.occupancy_persons.notnull().all(["state", "time"])  # False where a run failed (NaN)
     values = values.where(ran)
@@ -1499,7 +1714,8 @@ def plot_response(
             if "replicate" in series.dims:
                 ax.fill_between(x, low.transpose(parameter).values, high.transpose(parameter).values, color=colour, alpha=0.2, linewidth=0)
         ax.set_title(labels.get(territory, territory), fontsize=PANEL_TITLE_SIZE)
-        ax.set_xlabel(parameter.rsplit(".", 2)[-2] + "." + parameter.rsplit(".", 1)[-1] if "." in parameter else parameter, fontsize=TICK_SIZE)
+        ax.set_xlabel(parameter_words, fontsize=TICK_SIZE)
+        ax.xaxis.set_major_formatter(_number_formatter(lang))
         ax.yaxis.set_major_formatter(_number_formatter(lang))
         _style_axes(ax)
     for ax in axes[len(territories):]:
@@ -1507,7 +1723,7 @@ def plot_response(
     axes[0].set_ylabel(text[label_key] + text.get("response_mean", ""), fontsize=LABEL_SIZE)
     if len(names) > 1:
         axes[0].legend(fontsize=LEGEND_SIZE, frameon=False)
-    fig.suptitle(text["response_title"].format(indicator=text[label_key], parameter=parameter), fontsize=TITLE_SIZE, x=0.01, ha="left")
+    fig.suptitle(text["response_title"].format(indicator=text[label_key], parameter=parameter_words), fontsize=TITLE_SIZE, x=0.01, ha="left")
     _stamp(fig, ds, lang)
     return fig
 
@@ -1678,9 +1894,11 @@ def _check_formats(formats: Sequence[str] | str) -> list[str]:
 
 def write_charts(
     ds: xr.Dataset, out_dir: str | Path, *, lang: str = "fr", formats: Sequence[str] = ("png", "svg"), period: Period = None,
-    territories: Sequence[str] | None = None,
+    territories: Sequence[str] | None = None, progress: Callable[..., Any] | None = None,
 ) -> list[Path]:
     """Write the chart set of :func:`chart_set` to ``out_dir``, in each of ``formats``.
+
+    ``progress``, a ``tqdm``-like factory (``total``, ``desc``, ``unit``), shows the charts drawn.
 
     ``territories`` selects the territories with per-territory charts (see :func:`chart_set`);
     every argument is checked before anything is written. Each file is written atomically (never
@@ -1693,11 +1911,18 @@ def write_charts(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for chart in charts:
-        fig = chart.draw()
-        try:
-            for fmt in fmts:
-                paths.append(_save(fig, out_dir / f"{chart.name}.{fmt}", fmt))
-        finally:
-            fig.clear()
+    bar = progress(total=len(charts), desc="charts", unit="chart") if progress else None
+    try:
+        for chart in charts:
+            fig = chart.draw()
+            try:
+                for fmt in fmts:
+                    paths.append(_save(fig, out_dir / f"{chart.name}.{fmt}", fmt))
+            finally:
+                fig.clear()
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return paths

@@ -67,8 +67,8 @@ def non_exit(ds: xr.Dataset) -> list[str]:
 
 
 def occupancy_areas(fig: Figure) -> dict[str, object]:
-    (ax,) = fig.axes
-    return {c.get_gid().split(":", 1)[1]: c for c in ax.collections if (c.get_gid() or "").startswith("occupancy:")}
+    """The stacked areas of both panels (street and shelters above, housing below), by state."""
+    return {c.get_gid().split(":", 1)[1]: c for ax in fig.axes for c in ax.collections if (c.get_gid() or "").startswith("occupancy:")}
 
 
 def median_lines(fig: Figure) -> dict[str, object]:
@@ -119,27 +119,55 @@ def test_fallback_colour_does_not_depend_on_the_process() -> None:
 
 
 # --- occupancy ---------------------------------------------------------------------------------------
+def kind_groups(ds: xr.Dataset) -> tuple[list[str], list[str]]:
+    """Non-exit states drawn in the upper panel (street, shelters) and in the lower one (housing)."""
+    kinds = dict(zip(ds.state.values, ds.state_kind.values))
+    states = non_exit(ds)
+    return [s for s in states if kinds[s] != "housing"], [s for s in states if kinds[s] == "housing"]
+
+
+def legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def test_occupancy_has_one_area_per_non_exit_state(ds: xr.Dataset) -> None:
     fig = plot_occupancy(ds, "town")
     areas = occupancy_areas(fig)
     assert list(areas) == non_exit(ds)
-    assert len(fig.axes[0].collections) == len(non_exit(ds))
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == [str(ds.state_label_fr.sel(state=s).item()) for s in reversed(non_exit(ds))]
-    assert "exit" not in legend
+    unhoused, housed = kind_groups(ds)
+    assert [ax.get_gid() for ax in fig.axes] == ["occupancy_panel:unhoused", "occupancy_panel:housed"]
+    assert len(fig.axes[0].collections) == len(unhoused) and len(fig.axes[1].collections) == len(housed)
+    for ax, group in zip(fig.axes, (unhoused, housed)):
+        assert legend_texts(ax) == [str(ds.state_label_fr.sel(state=s).item()) for s in reversed(group)]
+    assert "exit" not in legend_texts(fig.axes[0]) + legend_texts(fig.axes[1])
+
+
+def test_street_is_visible_in_the_occupancy_chart(ds: xr.Dataset) -> None:
+    """The street has a panel on its own scale with the shelters, and its last value written."""
+    fig = plot_occupancy(ds, "town")
+    upper = fig.axes[0]
+    street = float(ds.occupancy_persons.sel(territory="town", state="street").isel(time=-1))
+    unhoused, _ = kind_groups(ds)
+    top = float(ds.occupancy_persons.sel(territory="town", state=unhoused).isel(time=-1).sum())
+    assert upper.get_ylim()[1] < 1.3 * top  # the scale is that of the street and shelters, not of the housed
+    assert street / upper.get_ylim()[1] > 0.02
+    (label,) = [t for t in upper.texts if t.get_gid() == "street_end"]
+    assert label.get_text() == f"Rue : {round(street):,}".replace(",", "\u202f")
+    assert upper.get_title(loc="left") == "À la rue et en hébergement" and fig.axes[1].get_title(loc="left") == "En logement"
 
 
 def test_occupancy_stack_adds_up_to_the_persons_or_households(ds: xr.Dataset) -> None:
-    states = non_exit(ds)
     last = ds.sel(territory="town").isel(time=-1)
     for persons, var in ((True, "occupancy_persons"), (False, "occupancy")):
         fig = plot_occupancy(ds, "town", persons=persons)
         areas = occupancy_areas(fig)
-        _, top = stack_top(areas[states[-1]])
-        assert top == pytest.approx(float(last[var].sel(state=states).sum()))
-        _, street_top = stack_top(areas[states[0]])
-        assert street_top == pytest.approx(float(last[var].sel(state=states[0])))
+        for group in kind_groups(ds):
+            _, top = stack_top(areas[group[-1]])
+            assert top == pytest.approx(float(last[var].sel(state=group).sum()))
+            _, bottom_top = stack_top(areas[group[0]])
+            assert bottom_top == pytest.approx(float(last[var].sel(state=group[0])))
     # the first point is the initial stock, at the start of the run
+    states = non_exit(ds)
     fig = plot_occupancy(ds, "town")
     vertices = occupancy_areas(fig)[states[0]].get_paths()[0].vertices
     left = vertices[:, 0].min()
@@ -149,16 +177,20 @@ def test_occupancy_stack_adds_up_to_the_persons_or_households(ds: xr.Dataset) ->
 
 
 def test_occupancy_labels_french_by_default_and_english_on_request(labelled: xr.Dataset) -> None:
+    unhoused, housed = kind_groups(labelled)
+    fr_labels = dict(zip(non_exit(labelled), LABELS_FR))
+    en_labels = dict(zip(non_exit(labelled), LABELS_EN))
     fr = plot_occupancy(labelled, "town")
     assert fr.get_suptitle() == "Personnes par situation en fin de mois — Town"
     assert fr.axes[0].get_ylabel() == "Personnes"
-    assert fr.axes[0].get_xlabel() == "Fin de mois"
-    assert [t.get_text() for t in fr.axes[0].get_legend().get_texts()] == LABELS_FR[:4][::-1]
+    assert fr.axes[-1].get_xlabel() == "Fin de mois"
+    assert legend_texts(fr.axes[0]) + legend_texts(fr.axes[1]) == [fr_labels[s] for g in (unhoused, housed) for s in reversed(g)]
 
     en = plot_occupancy(labelled, "town", lang="en", persons=False)
     assert en.get_suptitle() == "Households by situation at month end — Town"
     assert en.axes[0].get_ylabel() == "Households"
-    assert [t.get_text() for t in en.axes[0].get_legend().get_texts()] == LABELS_EN[:4][::-1]
+    assert legend_texts(en.axes[0]) + legend_texts(en.axes[1]) == [en_labels[s] for g in (unhoused, housed) for s in reversed(g)]
+    assert en.axes[0].get_title(loc="left") == "On the street and in shelters"
 
 
 # --- waits -------------------------------------------------------------------------------------------
@@ -410,7 +442,7 @@ def test_scenario_comparison_has_one_line_per_scenario_and_bands_over_replicates
     assert band.min() == pytest.approx(low.min()) and band.max() == pytest.approx(high.max())
     assert fig.get_suptitle() == "Personnes à la rue — comparaison des scénarios"
     key = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
-    assert key == ["baseline", "plan", "10e–90e centile sur 2 répliques"]
+    assert key == ["baseline", "plan", "Courbe : médiane ; bande : 10e–90e centile (2 répliques)"]  # the line is said to be the median
     ends = {t.get_gid().split(":", 1)[1]: t.get_text() for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("end_value:")}
     last = street.isel(time=-1).median("replicate")
     delta = float(last.sel(scenario="plan") - last.sel(scenario="baseline"))
@@ -432,7 +464,8 @@ def test_indicators_are_small_multiples_per_territory(multi: xr.Dataset, two: xr
     panels = [ax for ax in fig.axes if (ax.get_gid() or "").startswith("indicator:")]
     assert [ax.get_gid() for ax in panels] == [f"indicator:{t}:{i}" for t in ("town", "village") for i in plotting.KEY_INDICATORS]
     for ax in panels:
-        assert [line.get_gid().rsplit(":", 1)[1] for line in ax.lines] == ["baseline", "plan"]
+        scenario_lines = [line for line in ax.lines if line.get_gid().startswith("indicator_")]
+        assert [line.get_gid().rsplit(":", 1)[1] for line in scenario_lines] == ["baseline", "plan"]
     assert [sf.get_suptitle() for sf in fig.subfigs] == ["Town", "Village"]
     assert [ax.get_title(loc="left") for ax in panels[:4]] == [LABELS["fr"][f"ind_{i}"] for i in plotting.KEY_INDICATORS]
     en = plot_indicators(multi, lang="en")
@@ -634,3 +667,143 @@ def test_response_curve_of_a_sweep_has_one_point_per_value_and_skips_failed_runs
     assert "against" in fig.texts[0].get_text() or any("against" in t.get_text() for t in fig.texts)
     names = [p.name for p in write_charts(ds, tmp_path / "charts", formats=("png",))]
     assert any(n.startswith("response_street_") for n in names) and "occupancy_small_town.png" in names
+
+
+# --- defects a committee would notice (issue 16) --------------------------------------------------------
+def drawn(fig: Figure) -> object:
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
+
+
+def overlaps(a, b) -> bool:
+    return a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5
+
+
+def tick_boxes(fig: Figure, renderer: object) -> list[object]:
+    return [
+        t.get_window_extent(renderer) for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()
+        if t.get_visible() and t.get_text()
+    ]
+
+
+def test_flow_labels_stay_inside_the_image_with_a_margin(labelled: xr.Dataset) -> None:
+    long = labelled.assign_coords(state_label_fr=("state", ["Rue", "Hébergement d'urgence et hôtel : entre deux", "Logement accompagné de longue durée", "Logement social", "Sortie"]))
+    fig = plot_flows(long, "town")
+    renderer = drawn(fig)
+    width = fig.bbox.width
+    labels = [t for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("flow_label_")]
+    assert len(labels) >= 6
+    for t in labels:
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= 0.02 * width and box.x1 <= 0.98 * width, t.get_text()
+
+
+def many_scenarios(multi: xr.Dataset, names: list[str]) -> xr.Dataset:
+    base = multi.sel(scenario="baseline", drop=True)
+    return xr.concat([base] * len(names), dim=pd.Index(names, name="scenario"), combine_attrs="override")
+
+
+def test_cost_chart_names_and_bar_labels_do_not_run_into_each_other(multi: xr.Dataset) -> None:
+    names = ["baseline", "logement-d-abord", "hotel-to-iml", "prevention-renforcee", "staircase_model", "plan2"]
+    fig = plot_cost(many_scenarios(multi, names), "town")
+    renderer = drawn(fig)
+    total_ax = fig.axes[0]
+    ticks = [t for t in total_ax.get_xticklabels() if t.get_text()]
+    assert [t.get_text().replace("\n", "") for t in ticks] == names  # every name, broken over lines only
+    assert max(len(line) for t in ticks for line in t.get_text().split("\n")) <= 12  # broken at hyphens and underscores
+    boxes = [t.get_window_extent(renderer) for t in ticks]
+    values = [t.get_window_extent(renderer) for t in total_ax.texts if (t.get_gid() or "").startswith("cost_total:")]
+    assert len(values) == len(names)
+    for group in (boxes, values):
+        for i in range(len(group)):
+            for j in range(i + 1, len(group)):
+                assert not overlaps(group[i], group[j])
+
+
+def test_scenario_keys_do_not_cover_tick_labels(multi: xr.Dataset, two: xr.Dataset) -> None:
+    six = many_scenarios(multi, [f"scenario-{i}" for i in range(6)])  # a key of two rows
+    for fig in (plot_scenarios(multi), plot_indicators(two), plot_cost(multi, "town"), plot_waits(multi, "town"), plot_cost(six, "town"), plot_scenarios(six)):
+        renderer = drawn(fig)
+        ticks = tick_boxes(fig, renderer)
+        assert fig.legends and ticks
+        for legend in fig.legends:
+            key = legend.get_window_extent(renderer)
+            assert not [b for b in ticks if overlaps(key, b)], fig.get_suptitle()
+
+
+def test_indicators_say_which_median_they_show_and_why_shelters_are_flat(multi: xr.Dataset) -> None:
+    fig = plot_indicators(multi)
+    panels = {ax.get_gid().rsplit(":", 1)[1]: ax for ax in fig.axes if (ax.get_gid() or "").startswith("indicator:")}
+    wait = panels["wait_housing"]
+    assert "entrées du mois" in wait.get_title(loc="left")
+    run_lines = {l.get_gid().split(":", 1)[1]: l for l in wait.lines if (l.get_gid() or "").startswith("wait_run:")}
+    assert list(run_lines) == ["baseline", "plan"]
+    from lda_sim.report import summary_by_scenario
+
+    table = summary_by_scenario(multi).set_index(["scenario", "territory"])
+    for name, line in run_lines.items():  # the dotted line is the figure of the summary table
+        assert line.get_ydata()[0] == pytest.approx(table.loc[(name, "town"), "wait_housing"])
+    places = {l.get_gid().split(":", 1)[1]: l for l in panels["sheltered"].lines if (l.get_gid() or "").startswith("shelter_places:")}
+    expected = multi.capacity.sel(territory="town", state=["shelter"]).sum("state").sel(scenario="plan").median("replicate").values
+    np.testing.assert_allclose(places["plan"].get_ydata(), expected)
+    key = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert LABELS["fr"]["ind_places"] in key and LABELS["fr"]["ind_wait_run"] in key
+
+
+def test_comparison_chart_has_separators_whiskers_and_says_it_shows_means(multi: xr.Dataset) -> None:
+    from lda_sim.compare import INDICATORS as COMPARED, comparison_table, plot_comparison
+
+    fig = plot_comparison(multi)
+    drawn(fig)
+    assert fig.axes[0].yaxis.get_major_formatter()(12345) == "12\u202f345"
+    whiskers = [c for ax in fig.axes for c in ax.containers if str(c.get_label()).startswith("_compare_band:")]
+    assert len(whiskers) == 2 * len(COMPARED)
+    (title,) = [lg.get_title().get_text() for lg in fig.legends]
+    assert "moyenne de 2 répliques" in title and "10e–90e centile" in title
+    table = comparison_table(multi)
+    bar = [p for p in fig.axes[0].patches if p.get_gid() == "compare:street_persons:plan"] or fig.axes[0].patches[1:2]
+    assert bar[0].get_height() == pytest.approx(float(table[(table.scenario == "plan")].street_persons.iloc[0]))
+    en = plot_comparison(multi, lang="en")
+    assert en.axes[0].yaxis.get_major_formatter()(12345) == "12,345"
+
+
+def test_sweep_axes_are_labelled_in_words(ds: xr.Dataset) -> None:
+    from lda_sim.plotting import parameter_label
+
+    shelter = str(ds.state_label_fr.sel(state="shelter").item())
+    assert parameter_label(ds, "territory.town.states.shelter.places") == f"places — {shelter}, Town"
+    assert parameter_label(ds, "territory.town.inflows.eviction.households_per_year", "en") == "arrivals per year (households) — Town"
+    assert parameter_label(ds, "policies[0].units_per_year") == "logements par an — politique n° 1"
+    assert "." not in parameter_label(ds, "scenario.years", "en")
+
+
+def test_month_and_number_formats_come_from_babel() -> None:
+    from babel.dates import format_date
+
+    assert not hasattr(plotting, "MONTHS_SHORT") and not hasattr(plotting, "MONTHS_LONG")  # no hand-written month tables
+    import datetime
+
+    for month in range(1, 13):
+        day = datetime.date(2025, month, 1)
+        assert plotting._month_label(2025, month, "fr", "MMM") == format_date(day, "MMM", locale="fr_FR")
+    assert plotting._month_name(np.datetime64("2026-12"), "fr") == "décembre 2026"
+    assert plotting._month_name(np.datetime64("2026-12"), "en") == "December 2026"
+    assert plotting._number_formatter("fr")(-1234.5) == "\u22121\u202f234,5"
+    assert plotting._number_formatter("en")(1234567) == "1,234,567"
+
+
+def test_write_charts_reports_progress(ds: xr.Dataset, tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+
+    class Bar:
+        def __init__(self, total: int, desc: str, unit: str) -> None:
+            seen.append((desc, total))
+
+        def update(self, n: int) -> None:
+            seen.append(("update", n))
+
+        def close(self) -> None:
+            seen.append(("close", 0))
+
+    paths = write_charts(ds, tmp_path / "c", formats=("png",), territories=[], progress=Bar)
+    assert seen == [("charts", len(paths)), *[("update", 1)] * len(paths), ("close", 0)]
