@@ -166,7 +166,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["h_seed"] = np.zeros(H, np.uint64)
     for name in ("h_entered_state", "h_entered_system", "h_housed_at"):
         a[name] = np.zeros(H, np.float64)
-    a["h_visits"] = np.zeros((H, S), np.int32)
+    a["h_visits"] = np.zeros((H, S), np.int16)  # visits to each state (a household's own count)
     a["h_offers"] = np.zeros((H, max(Q, 1)), np.int32)
     a["h_queue_since"] = np.full((H, max(Q, 1)), np.nan)
     a["h_ticket"] = np.zeros((H, max(Q, 1)), np.int32)

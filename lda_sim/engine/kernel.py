@@ -797,9 +797,9 @@ def households_low(st) -> bool:
 
 @njit(cache=True)
 def grow_households(st) -> None:
-    """Double the household arrays (Python must fetch them anew)."""
+    """Grow the household arrays by half (Python must fetch them anew)."""
     n = len(st.h_seed)
-    m = 2 * n
+    m = n + n // 2  # by half: a smaller overshoot, and a smaller peak while old and new coexist
     if m > st.counters[C_MAX_HOUSEHOLDS]:
         m = max(st.counters[C_MAX_HOUSEHOLDS], n + 2)
     u = np.zeros(m, np.uint64)
@@ -823,7 +823,7 @@ def grow_households(st) -> None:
     st.h_uid = _resized_i8(st.h_uid, m)
     st.h_mobility_offers = _resized_i4(st.h_mobility_offers, m)
     st.h_ntickets = _resized_i4(st.h_ntickets, m)
-    v = np.zeros((m, st.h_visits.shape[1]), np.int32)
+    v = np.zeros((m, st.h_visits.shape[1]), np.int16)
     v[:n] = st.h_visits
     st.h_visits = v
     o = np.zeros((m, st.h_offers.shape[1]), np.int32)

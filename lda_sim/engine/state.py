@@ -17,6 +17,7 @@ _f8_1, _f8_2, _f8_3 = types.float64[::1], types.float64[:, ::1], types.float64[:
 _i8_1, _i8_2, _i8_3 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1]
 _u8_1, _u8_2 = types.uint64[::1], types.uint64[:, ::1]
 _i4_1, _i4_2 = types.int32[::1], types.int32[:, ::1]
+_i2_2 = types.int16[:, ::1]
 _b1_1, _b1_2 = types.boolean[::1], types.boolean[:, ::1]
 #: Waiting-list heaps (one per territory, state and fit bin) live in one pool of rows
 #: (``heap_pool``; heap ``i`` holds rows ``heap_off[i]`` to ``heap_off[i] + heap_size[i]``).
@@ -54,7 +55,7 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('h_uid', _i8_1),
     ('h_mobility_offers', _i4_1),
     ('h_ntickets', _i4_1),
-    ('h_visits', _i4_2),
+    ('h_visits', _i2_2),
     ('h_offers', _i4_2),
     ('h_queue_since', _f8_2),
     ('h_ticket', _i4_2),
