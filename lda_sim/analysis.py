@@ -66,12 +66,22 @@ def persons_in_start(ds: xr.Dataset, *kinds: str) -> xr.DataArray:
     return ds.initial_occupancy_persons.sel(state=states_of_kind(ds, *kinds)).sum("state")
 
 
-def format_summary(table: pd.DataFrame) -> str:
-    """The summary table as aligned text for the terminal."""
-    def fmt(v: float) -> str:
-        return "—" if not np.isfinite(v) else f"{v:,.0f}"
+def format_summary(table: pd.DataFrame, lang: str = "en") -> str:
+    """The summary table as aligned text for the terminal, in French (``lang="fr"``: labels, and
+    numbers with a narrow no-break space between thousands) or English."""
+    french = lang == "fr"
 
-    header = ("territory", "street (start→end)", "sheltered (end)", "housed/yr", "returns/yr", "wait shelter", "wait housing (p50/p90)")
+    def fmt(v: float) -> str:
+        if not np.isfinite(v):
+            return "—"
+        return f"{v:,.0f}".replace(",", "\u202f") if french else f"{v:,.0f}"
+
+    day = "j" if french else "d"
+    header = (
+        ("territoire", "rue (début→fin)", "hébergés (fin)", "relogés/an", "retours/an", "attente hébergement", "attente logement (p50/p90)")
+        if french else
+        ("territory", "street (start→end)", "sheltered (end)", "housed/yr", "returns/yr", "wait shelter", "wait housing (p50/p90)")
+    )
     rows = [
         (
             row.territory,
@@ -79,8 +89,8 @@ def format_summary(table: pd.DataFrame) -> str:
             fmt(row.sheltered_persons_end),
             fmt(row.housed_households_per_year),
             fmt(row.returns_to_street_per_year),
-            f"{fmt(row.median_wait_shelter_days)} d",
-            f"{fmt(row.median_wait_housing_days)} / {fmt(row.p90_wait_housing_days)} d",
+            f"{fmt(row.median_wait_shelter_days)} {day}",
+            f"{fmt(row.median_wait_housing_days)} / {fmt(row.p90_wait_housing_days)} {day}",
         )
         for row in table.itertuples()
     ]

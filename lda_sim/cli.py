@@ -160,7 +160,7 @@ def run(
     for data in datasets:
         if len(datasets) > 1:
             click.echo(f"\n[{data.attrs['scenario']}]")
-        click.echo(format_summary(summary_table(data)))
+        click.echo(format_summary(summary_table(data), lang))
     if charts:
         from .plotting import write_charts
 

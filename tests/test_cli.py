@@ -84,7 +84,7 @@ def test_run_writes_a_netcdf_with_units_and_run_attributes(one_year: tuple[Resul
 def test_run_prints_a_summary_line_per_territory(one_year: tuple[Result, Path]) -> None:
     result, out = one_year
     lines = result.stdout.strip("\n").splitlines()
-    assert lines[0].startswith("territory") and "wait housing" in lines[0]
+    assert lines[0].startswith("territoire") and "attente logement" in lines[0]  # French by default (--lang)
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert len(lines) == 3 and lines[2].startswith("Town ")
     assert f"Wrote {out}" in result.stderr and "seed 11" in result.stderr
@@ -384,3 +384,14 @@ def test_warmup_compiles_the_engine_and_says_so() -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Engine ") and " in " in result.output
     assert is_compiled()
+
+
+def test_run_summary_speaks_the_language_asked(tmp_path: Path) -> None:
+    from lda_sim.cli import main
+
+    data = Path(__file__).parent / "data" / "scenario_small.yaml"
+    fr = CliRunner().invoke(main, ["run", str(data), "--years", "0.5", "--out", str(tmp_path / "fr.nc")])
+    en = CliRunner().invoke(main, ["run", str(data), "--years", "0.5", "--out", str(tmp_path / "en.nc"), "--lang", "en"])
+    assert fr.exit_code == 0 and en.exit_code == 0, fr.output + en.output
+    assert "rue (début→fin)" in fr.stdout and "attente logement" in fr.stdout and "street" not in fr.stdout
+    assert "street (start→end)" in en.stdout and "rue" not in en.stdout
