@@ -466,10 +466,20 @@ def calibrate(
         seed_list = [int(s) for s in seeds.split(",") if s.strip()] if seeds else None
     except ValueError:
         _fail(f"--seeds: expected comma-separated integers, got {seeds!r}")
+    bar = _progress(total=budget, desc="calibrate", unit="candidate")
+
+    def log(message: str) -> None:
+        if bar.disable:
+            click.echo(message, err=True)
+        else:
+            bar.write(message, file=sys.stderr)
+        if message.startswith("evaluation "):
+            bar.update(1)
+
     try:
-        cal = Calibrator(scenario, targets, years=years, warmup_years=warmup_years, seeds=seed_list, workers=workers,
-                         log=lambda message: click.echo(message, err=True))
+        cal = Calibrator(scenario, targets, years=years, warmup_years=warmup_years, seeds=seed_list, workers=workers, log=log)
     except (CalibrationError, ConfigError) as exc:
+        bar.close()
         _fail(str(exc))
     click.echo(
         f"Calibrating {len(cal.parameters)} parameter(s) on {len(cal.targets)} target(s): {len(cal.seeds)} seeds x {years:g} years "
@@ -481,6 +491,8 @@ def calibrate(
         written = cal.write(best, out, territories_dir=territories_dir, report=report)
     except (CalibrationError, ConfigError) as exc:
         _fail(str(exc))
+    finally:
+        bar.close()
     click.echo(cal.report_text(best))
     for role, path in written.items():
         click.echo(f"Wrote {role}: {path}", err=True)
