@@ -403,6 +403,7 @@ def _one_run_summary(ds: xr.Dataset) -> pd.DataFrame:
         out["time_to_housing"] = ds["time_to_housing_run"].sel(statistic="median").transpose("territory").values
     if has_cost(ds):
         cost = total_cost(ds)
+        assert cost is not None  # has_cost
         out["cost"] = (cost.sum("time") / years / 1e6).transpose("territory").values
     return out
 
@@ -650,9 +651,9 @@ def _charts_html(ds: xr.Dataset, lang: str, period: Period, territories: Sequenc
             if chart.scenario is None:
                 heading = text["all_territories"]
             elif several:
-                heading = text["territory_scenario_charts"].format(territory=tlabels.get(chart.territory, chart.territory), scenario=chart.scenario)
+                heading = text["territory_scenario_charts"].format(territory=tlabels.get(str(chart.territory), str(chart.territory)), scenario=chart.scenario)
             else:
-                heading = text["territory_charts"].format(territory=tlabels.get(chart.territory, chart.territory))
+                heading = text["territory_charts"].format(territory=tlabels.get(str(chart.territory), str(chart.territory)))
             parts.append(f"<h3>{_e(heading)}</h3>")
         caption, data = _render_chart(chart.draw)
         parts.append(

@@ -150,8 +150,8 @@ def tracking_household_class(log: MoveLog, base: type[Household] = Household) ->
     stay_states, path_states = log.stay_states, log.path_states
     stays, paths = log.stays, log.paths
 
-    class TrackedHousehold(base):  # type: ignore[misc, valid-type]
-        @property  # type: ignore[override]
+    class TrackedHousehold(base):
+        @property
         def state(self) -> int:
             return self.__dict__.get("_tracked_state", -1)
 
@@ -656,7 +656,7 @@ def check_housing_first_retention(
     )
     results = []
     for k, expected in targets:
-        def share(o: dict[str, Any], cats: Callable[[str], bool]) -> float:
+        def share(o: dict[str, Any], cats: Callable[[str], bool], k: Any = k) -> float:
             n = sum(o["months"][k].values())
             return sum(v for c, v in o["months"][k].items() if cats(c)) / n if n else math.nan
 
