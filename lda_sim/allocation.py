@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .imports import resolve_import
+from .imports import import_object
 
 if TYPE_CHECKING:  # pragma: no cover
     from .households import Household
@@ -57,7 +57,7 @@ def resolve_rule(name: str) -> PriorityRule:
         return PRIORITY_RULES[name]
     if ":" not in name:
         raise ValueError(f"unknown priority rule {name!r} (built-in: {', '.join(PRIORITY_RULES)}; or 'module:function')")
-    rule = resolve_import(name, "priority rule")
+    rule = import_object(name, "priority rule")
     if not callable(rule):
         raise ValueError(f"priority rule {name!r} is not callable")
     return rule

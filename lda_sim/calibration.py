@@ -333,7 +333,7 @@ def expand_path(data: dict[str, Any], path: str) -> list[list[str]]:
     """Concrete key paths matching ``path`` (``*`` matches any key) in a territory's YAML data."""
     out: list[list[str]] = [[]]
     for key in _split(path):
-        nxt = []
+        nxt: list[list[str]] = []
         for prefix in out:
             node = _get(data, prefix)
             if is_wrapped(node):
@@ -441,7 +441,7 @@ def replace_nodes(text: str, replacements: dict[tuple[str | int, ...], Any]) -> 
         key_node, node, in_flow = _compose_find(root, parts)
         spans.append((node.start_mark.index, _content_end(node, text), _render(value, key_node, node, in_flow)))
     spans.sort(reverse=True)
-    for (start, end, _), nxt in zip(spans, [None, *spans[:-1]]):
+    for (_start, end, _), nxt in zip(spans, [None, *spans[:-1]]):
         if nxt is not None and end > nxt[0]:
             raise ValueError("overlapping replacements")
     for start, end, new in spans:
@@ -504,7 +504,7 @@ def calibrated_text(text: str, edits: Sequence[Edit]) -> str:
         if not depths:
             raise CalibrationError(f"{'.'.join(e.parts)}: not a parameter of a territory file that can carry a source")
         groups.setdefault(tuple(e.parts[: depths[-1]]), []).append(e)
-    replacements: dict[tuple[str, ...], Any] = {}
+    replacements: dict[tuple[str | int, ...], Any] = {}
     for wrap_at, group in groups.items():
         original = _get(data, wrap_at)
         inner = yaml.safe_load(yaml.safe_dump(original["value"] if is_wrapped(original) else original))
@@ -667,7 +667,7 @@ class Calibrator:
     def to_x(self, values: Sequence[float]) -> np.ndarray:
         return np.array([math.log(v / p.lower) / math.log(p.upper / p.lower) for v, p in zip(values, self.parameters)])
 
-    def from_x(self, x: Sequence[float]) -> list[float]:
+    def from_x(self, x: Sequence[float] | np.ndarray) -> list[float]:
         return [p.lower * (p.upper / p.lower) ** float(min(1.0, max(0.0, xi))) for xi, p in zip(x, self.parameters)]
 
     # --- candidate files -------------------------------------------------------------------
@@ -938,7 +938,7 @@ def evaluate_targets(
     Useful to check a calibrated scenario on other seeds and other years than those of the fit."""
     target_list, _ = read_targets(targets)
     wanted = sorted({(t.territory, t.statistic) for t in target_list})
-    jobs = [(str(scenario), {}, s, years, warmup_years, wanted) for s in seeds]
+    jobs: list[tuple[str, dict[str, Any], int, float, float, list[tuple[str, str]]]] = [(str(scenario), {}, s, years, warmup_years, wanted) for s in seeds]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=process_context()) as pool:
             outputs = list(pool.map(_evaluate_job, jobs))

@@ -7,12 +7,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from . import __version__
 from .config import load_scenario
 from .errors import ConfigError
+from .schema import MAX_SEED
 from .timebase import MONTH_DAYS
 
 EXIT_BAD_INPUT = 2
@@ -43,7 +45,7 @@ def _say(message: str, level: int = 1) -> None:
         click.echo(message, err=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"lda-sim: error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
@@ -52,6 +54,21 @@ def _load(path: str, **overrides: object):
     try:
         return load_scenario(path, **overrides)  # type: ignore[arg-type]
     except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _check_outputs(scenarios: list, files: tuple[str | None, ...] = (), folders: tuple[str | None, ...] = (), inputs: tuple[str, ...] = ()) -> None:
+    """Refuse, before anything runs, outputs over an input, inside the configuration tree, or unwritable."""
+    from .output import OutputError, check_output
+
+    every_input = [*inputs, *(f for sc in scenarios for f in sc.input_files)]
+    config_files = [f for sc in scenarios for f in sc.config_files]
+    try:
+        for path in filter(None, files):
+            check_output(path, every_input, config_files)
+        for path in filter(None, folders):
+            check_output(path, every_input, config_files, folder=True)
+    except OutputError as exc:
         _fail(str(exc))
 
 
@@ -69,12 +86,15 @@ def main(verbose: bool = False, quiet: bool = False) -> None:
     # `python -m`: from the current folder too (an installed console script leaves it out).
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    from .output import exit_on_sigterm
+
+    exit_on_sigterm()  # a terminated command removes its temporary files like an interrupted one
 
 
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="SCENARIO...")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="NetCDF file to write (atomically).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (default: the first scenario's, used for all).")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None, help="Random seed (default: the first scenario's, used for all).")
 @click.option("--years", type=click.FloatRange(min=0, min_open=True, max=100), default=None, help="Horizon in years (default: the scenario's).")
 @click.option("--charts", type=click.Path(file_okay=False), default=None, help="Also write the charts to this folder.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the charts.")
@@ -108,9 +128,24 @@ def run(
         _fail("--scale applies to runs in this process: drop --replicates, --workers and --scheduler, or scale with a sweep")
     loaded = [_load(path, seed=seed, years=years) for path in scenarios]
     if scale is not None:
+        from .config import check_run_size
         from .scaling import scale_scenario
 
         loaded = [scale_scenario(sc, scale) for sc in loaded]
+        try:
+            for sc in loaded:
+                check_run_size(sc)
+        except ConfigError as exc:
+            _fail(str(exc))
+    ensemble = bool(replicates or workers or scheduler)
+    _check_outputs(loaded, files=(out, trajectories), folders=(charts, (runs_dir or f"{out}.runs") if ensemble else None))
+    if charts:
+        from .output import OutputError, check_chart_folder
+
+        try:
+            check_chart_folder(charts)
+        except OutputError as exc:
+            _fail(str(exc))
     run_seed = loaded[0].seed if seed is None else seed
     if replicates or workers or scheduler:
         from .ensemble import plan_runs
@@ -189,13 +224,19 @@ def warmup() -> None:
 
 def _run_ensemble(specs, out: str, runs_dir: str | None, workers: int | None, scheduler: str | None):
     """Run an ensemble on Dask, write the combined dataset; exit 1 after writing if runs failed."""
-    from .ensemble import run_ensemble
+    from .ensemble import SharedFolderError, run_ensemble
     from .output import save_dataset
 
     runs_dir = runs_dir or f"{out}.runs"
     click.echo(f"{len(specs)} runs on {'the cluster at ' + scheduler if scheduler else 'a local Dask cluster'}; finished runs kept in {runs_dir}", err=True)
     try:
         result = run_ensemble(specs, runs_dir, workers=workers, scheduler=scheduler)
+    except SharedFolderError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        if not scheduler:
+            raise
+        _fail(f"--scheduler {scheduler}: cannot reach the Dask scheduler: {exc}")
     except KeyboardInterrupt:
         click.echo(f"lda-sim: interrupted; finished runs are kept in {runs_dir}: run the same command again to resume", err=True)
         sys.exit(130)
@@ -243,7 +284,7 @@ def _parse_vary(values: tuple[str, ...]) -> tuple[dict[str, list[float]], dict[s
 @click.option("--lhs", type=click.IntRange(min=1), default=None, help="Sample N points of a Latin hypercube over the LOW:HIGH ranges.")
 @click.option("--replicates", type=click.IntRange(min=1), default=None, help="Replicates per point (same seeds at every point).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="NetCDF file to write (atomically).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None, help="Root seed (default: the scenario's).")
 @click.option("--years", type=click.FloatRange(min=0, min_open=True, max=100), default=None, help="Horizon in years.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Dask workers of the local cluster (default: one per core).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
@@ -263,6 +304,7 @@ def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int
     if ranges and not lhs:
         _fail("a range PATH=LOW:HIGH needs --lhs N (or give values V1,V2,... for a grid)")
     sc = _load(scenario, seed=seed, years=years, overrides={p: v[0] for p, v in grid.items()} | {p: r[0] for p, r in ranges.items()})
+    _check_outputs([sc], files=(out,), folders=(runs_dir or f"{out}.runs",))
     run_seed = sc.seed if seed is None else seed
     samples = latin_hypercube(ranges, lhs, run_seed) if lhs else None
     specs = plan_runs([scenario], seed=run_seed, replicates=replicates, years=years, grid=grid or None, samples=samples)
@@ -297,6 +339,7 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
         _fail(f"{results}: {exc.args[0]}")
     csv_path = csv_path or f"{stem}.compare.csv"
     chart_path = chart_path or f"{stem}.compare.png"
+    _check_outputs([], files=(csv_path, chart_path), inputs=(results,))
     write_atomic(csv_path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.4g"))
     fig = plot_comparison(ds, table, lang=lang)
     fmt = Path(chart_path).suffix.lstrip(".") or "png"
@@ -375,6 +418,7 @@ def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[s
     territory occupancy, flows between states, waiting times and their distribution, capacities."""
     from .plotting import chart_notes, write_charts
 
+    _check_outputs([], folders=(out,), inputs=(results,))
     ds = _open_results(results)
     try:
         # write_charts checks every argument, the territories too, before it writes anything
@@ -418,6 +462,7 @@ def report(results: str, out: str, lang: str, period: str | None, scenario_files
     with its caption, the summary table."""
     from .report import inputs_for, write_report
 
+    _check_outputs([], files=(out,), inputs=(results, *scenario_files))
     ds = _open_results(results)
     if scenario_files:
         try:

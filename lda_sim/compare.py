@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .analysis import (
     collapse_replicates,
@@ -249,7 +250,9 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
     territories = list(dict.fromkeys(table.territory))
     fig = Figure(figsize=(13.33, 7.5), dpi=144, layout="constrained")
     FigureCanvasAgg(fig)
-    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))  # room for the stamp below
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)
+    engine.set(rect=(0, 0.035, 1, 0.965))  # room for the stamp below
     axes = fig.subplots(2, 4).ravel()
     labels = dict(zip(ds.territory.values, ds.territory_label.values)) if "territory_label" in ds.coords else {}
     colours = ["#4d4d4d", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]

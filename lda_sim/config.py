@@ -17,16 +17,20 @@ from typing import Any
 
 import jsonschema
 import numpy as np
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.scalarfloat import ScalarFloat
 
 from .allocation import resolve_rule
-from .errors import ConfigError
-from .imports import resolve_import
-from .overrides import Overrides
+from .errors import ConfigError, record_lines
+from .imports import import_object
 from .laws import StayLaw, make_law
+from .overrides import Overrides
 from .pathway import Pathway
 from .provenance import Provenance, unwrap
-from .schema import NEEDS, PATHWAY_SCHEMA, SCENARIO_SCHEMA, TERRITORY_SCHEMA
+from .schema import MAX_HOUSEHOLDS, NEEDS, PATHWAY_SCHEMA, SCENARIO_SCHEMA, TERRITORY_SCHEMA
 
 SHARE_TOLERANCE = 1e-6
 
@@ -34,15 +38,11 @@ SHARE_TOLERANCE = 1e-6
 # --------------------------------------------------------------------------------------------
 # Reading files
 # --------------------------------------------------------------------------------------------
-def _normalise(node: Any) -> Any:
-    """Make YAML data JSON-like: string keys, dates as ISO strings."""
-    if isinstance(node, dict):
-        return {str(k) if not isinstance(k, bool) else str(k).lower(): _normalise(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_normalise(v) for v in node]
-    if isinstance(node, (_dt.date, _dt.datetime)):
-        return node.isoformat()
-    return node
+#: Deepest nesting of mappings and lists accepted in a configuration file.
+MAX_DEPTH = 50
+#: Most values (mapping entries and list items, aliases expanded) in one configuration file; the
+#: largest bundled file holds about 600. Protects against alias bombs ("billion laughs").
+MAX_VALUES = 200_000
 
 
 def _field_path(parts: Any) -> str:
@@ -52,39 +52,133 @@ def _field_path(parts: Any) -> str:
     return out
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys instead of keeping the last one."""
+#: The YAML tags of plain data; any other (``!!python/...``, a local ``!tag``) is refused.
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+
+def _key(key: Any) -> str:
+    return str(key).lower() if isinstance(key, bool) else str(key)
+
+
+class _Reader:
+    """Turns the round-trip nodes of ruamel.yaml into plain JSON-like data (string keys, dates as
+    ISO strings), recording the line of every field, and refusing data too deep or too large."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[str, int] = {}
+        self.count = 0
+
+    def plain(self, node: Any, path: tuple[Any, ...] = (), line: int | None = None) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise ConfigError(self.file, _field_path(path), f"more than {MAX_VALUES:,} values in one file (aliases expanded): refusing to read further", line)
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(self.file, _field_path(path), f"nested more than {MAX_DEPTH} levels deep", line)
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if tag and tag not in _PLAIN_TAGS:
+            raise ConfigError(self.file, _field_path(path), f"unsupported YAML tag {tag!r}: configuration files hold plain data", line)
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for k, v in node.items():
+                key = _key(k)
+                at = (*path, key)
+                where = node.lc.key(k)[0] + 1 if isinstance(node, CommentedMap) else line
+                if where is not None:
+                    self.lines.setdefault(_field_path(at), where)
+                out[key] = self.plain(v, at, where)
+            return out
+        if isinstance(node, list):
+            items = []
+            for i, v in enumerate(node):
+                at = (*path, i)
+                where = node.lc.item(i)[0] + 1 if isinstance(node, CommentedSeq) else line
+                if where is not None:
+                    self.lines.setdefault(_field_path(at), where)
+                items.append(self.plain(v, at, where))
+            return items
+        if node is None or isinstance(node, bool):
+            return node
+        if isinstance(node, ScalarBoolean):
+            return bool(node)
+        if isinstance(node, (_dt.date, _dt.datetime)):
+            return node.isoformat()
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, (float, ScalarFloat)):
+            return float(node)
+        tag = getattr(getattr(node, "tag", None), "value", None) or type(node).__name__
+        raise ConfigError(self.file, _field_path(path), f"unsupported YAML value (tag {tag})", line)
+
+
+def _flow_depth_line(text: str) -> int | None:
+    """The line where brackets (flow collections) nest deeper than :data:`MAX_DEPTH`, if any; a
+    cheap scan that spares the parser a recursion thousands of levels deep."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth, quote = 0, ""
+    for number, line in enumerate(text.splitlines(), 1):
+        for i, c in enumerate(line):
+            if quote:
+                quote = "" if c == quote else quote
+            elif c in "'\"":
+                quote = c
+            elif c == "#" and (i == 0 or line[i - 1] in " \t"):
+                break
+            elif c in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif c in "]}":
+                depth = max(depth - 1, 0)
+        quote = ""
+    return None
+
+
+def _yaml_loader() -> Any:
+    loader = YAML(typ="rt", pure=True)  # YAML 1.2 (1e3 is a number), keeps lines, constructs no Python objects
+    loader.allow_duplicate_keys = False
+    return loader
 
 
 def load_yaml_file(path: str | Path) -> Any:
-    """Parse a YAML file; raise :class:`ConfigError` for a missing, unreadable or malformed file."""
+    """Parse a YAML 1.2 file into plain data; raise :class:`ConfigError` for a missing, unreadable
+    or malformed file (with its line), for data nested too deep or too large. Records the line of
+    every field, so that later errors about the file name it too."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(file, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(file, "", "is a folder, not a YAML file") from None
     except UnicodeDecodeError:
         raise ConfigError(file, "", "not a UTF-8 text file (is it a YAML configuration?)") from None
     except OSError as exc:
         raise ConfigError(file, "", f"cannot read file: {exc.strerror}") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ConfigError(file, "", "a NUL byte: not a YAML text file", text.count("\n", 0, nul) + 1)
+    deep = _flow_depth_line(text)
+    if deep is not None:
+        raise ConfigError(file, "", f"malformed YAML: brackets nested more than {MAX_DEPTH} levels deep", deep)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(file, where, f"malformed YAML: {problem}") from None
+        node = _yaml_loader().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or str(exc).splitlines()[0]).strip()
+        column = f" (column {mark.column + 1})" if mark else ""
+        raise ConfigError(file, "", f"malformed YAML: {problem}{column}", mark.line + 1 if mark else None) from None
+    except YAMLError as exc:
+        raise ConfigError(file, "", f"malformed YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(file, "", f"malformed YAML: nested too deeply to read (more than {MAX_DEPTH} levels are refused)") from None
+    reader = _Reader(file)
+    data = reader.plain(node)
+    record_lines(file, reader.lines)
+    return data
 
 
 def _check_finite(node: Any, file: str, path: tuple[Any, ...] = ()) -> None:
@@ -126,7 +220,7 @@ def read_yaml(path: str | Path, schema: dict[str, Any], patch: Callable[[dict[st
     """Read a YAML file, apply ``patch`` to it (overrides), and validate it against ``schema``;
     raise :class:`ConfigError`."""
     file = str(path)
-    data = _normalise(load_yaml_file(path))
+    data = load_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(file, "", f"expected a mapping at the top level, got {type(data).__name__}")
     if patch is not None:
@@ -263,6 +357,13 @@ class Scenario:
     policies: list[Any] = field(default_factory=list)  # lda_sim.policies.Policy objects
     household_class: type | None = None  # a Household subclass named in the scenario file
     mobility: Any = None  # lda_sim.mobility.Mobility, or None without mobility between territories
+    scenario_files: tuple[str, ...] = ()  # this file and those it extends
+    config_files: tuple[str, ...] = ()  # the pathway files (with those they extend), territory files and sources
+
+    @property
+    def input_files(self) -> tuple[str, ...]:
+        """Every file the scenario was read from."""
+        return self.scenario_files + self.config_files
 
     @property
     def months(self) -> int:
@@ -282,7 +383,9 @@ class Scenario:
 _NAMED_SECTIONS = ("size_classes", "kinds", "states")
 
 
-def load_pathway(path: str | Path, records: list[Provenance] | None = None, overrides: Overrides | None = None) -> Pathway:
+def load_pathway(
+    path: str | Path, records: list[Provenance] | None = None, overrides: Overrides | None = None, files: list[str] | None = None
+) -> Pathway:
     """Load and validate a pathway file, merged over the pathway it extends, if any.
 
     ``pathway.extends`` (a path relative to the file) inherits the parent's size classes, kinds,
@@ -291,12 +394,16 @@ def load_pathway(path: str | Path, records: list[Provenance] | None = None, over
     fields it gives replace the inherited ones, the others are kept (e.g. a new ``label`` keeps
     the ``kind``). Inherited entries keep their order and index; new ones come after them. The
     name and description are the file's own. Nothing can be removed. Errors name the file and
-    field where the faulty entry was written; ``overrides`` address the merged pathway.
+    field where the faulty entry was written; ``overrides`` address the merged pathway. The files
+    read (the root first) are appended to ``files``.
     """
     path = Path(path)
     file = str(path)
     records = [] if records is None else records
-    data, origin = _merge_pathway(_pathway_chain(path))
+    chain = _pathway_chain(path)
+    if files is not None:
+        files.extend(f for f, _ in chain)
+    data, origin = _merge_pathway(chain)
     if overrides:
         overrides.apply(data, "pathway", file, keep_prefix=True)
         _check_finite(data, file)
@@ -356,11 +463,12 @@ def _merge_pathway(chain: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, A
         inherited = {(t["from"], t["to"]): i for i, t in enumerate(transitions)}
         given: set[tuple[str, str]] = set()
         for j, t in enumerate(own.get("transitions", [])):
-            key, where = (t["from"], t["to"]), f"pathway.transitions[{j}]"
-            if key in given:
-                raise ConfigError(file, where, f"duplicate transition {key[0]}->{key[1]}")
-            given.add(key)
-            i = inherited.get(key, len(transitions))
+            pair: tuple[str, str] = (t["from"], t["to"])
+            where = f"pathway.transitions[{j}]"
+            if pair in given:
+                raise ConfigError(file, where, f"duplicate transition {pair[0]}->{pair[1]}")
+            given.add(pair)
+            i = inherited.get(pair, len(transitions))
             if i == len(transitions):
                 transitions.append({})
             transitions[i] = merge(transitions[i], t, f"pathway.transitions[{i}]", where, file)
@@ -653,9 +761,12 @@ def load_sources(path: str | Path) -> dict[str, str]:
     return out
 
 
-def _scenario_spec(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[tuple[dict[str, Any], str, str]]]:
+def _scenario_spec(
+    path: Path, seen: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], str, str]], dict[str, str]]:
     """A scenario's settings merged over those it extends, with paths made relative to the cwd,
-    and its policies after those it inherits (each with its file and field)."""
+    its policies after those it inherits (each with its file and field), and the file that gave
+    each setting."""
     file = str(path)
     spec = read_yaml(path, SCENARIO_SCHEMA)["scenario"]
     base = path.parent
@@ -664,16 +775,32 @@ def _scenario_spec(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, A
             spec[key] = str(base / spec[key])
     if "territories" in spec:
         spec["territories"] = [str(base / t) for t in spec["territories"]]
+    given_by = {key: file for key in spec}
     policies = [(p, file, f"scenario.policies[{i}]") for i, p in enumerate(spec.pop("policies", []))]
     if "extends" in spec:
         parent_path = base / spec.pop("extends")
         if parent_path.resolve() in seen or parent_path.resolve() == path.resolve():
             raise ConfigError(file, "scenario.extends", f"{parent_path} extends itself (a cycle)")
-        parent, inherited = _scenario_spec(parent_path, (*seen, path.resolve()))
+        if not parent_path.is_file():
+            raise ConfigError(file, "scenario.extends", f"no scenario file {parent_path} (the path is relative to this file)")
+        parent, inherited, parent_given_by = _scenario_spec(parent_path, (*seen, path.resolve()))
         parent.pop("description", None)
         spec = {**parent, **spec}
+        given_by = {**parent_given_by, **given_by}
         policies = inherited + policies
-    return spec, policies
+    return spec, policies, given_by
+
+
+def _check_referenced_files(spec: dict[str, Any], given_by: dict[str, str]) -> None:
+    """Each pathway, territory and sources file a scenario names exists; the error names the
+    scenario file and the field that name it."""
+    named: list[tuple[str, str, str]] = [(key, f"scenario.{key}", spec[key]) for key in ("pathway", "sources") if key in spec]
+    named += [("territories", f"scenario.territories[{i}]", t) for i, t in enumerate(spec.get("territories", []))]
+    for key, field_name, target in named:
+        if not Path(target).is_file():
+            what = {"pathway": "pathway", "sources": "sources", "territories": "territory"}[key]
+            problem = "is a folder, not a file" if Path(target).is_dir() else "not found"
+            raise ConfigError(given_by[key], field_name, f"{what} file {target} {problem} (the path is relative to this file)")
 
 
 def load_scenario(
@@ -691,7 +818,7 @@ def load_scenario(
     file = str(path)
     records: list[Provenance] = []
     overrides = overrides if isinstance(overrides, Overrides) else Overrides(overrides)
-    spec, policy_specs = _scenario_spec(path)
+    spec, policy_specs, given_by = _scenario_spec(path)
     if overrides:
         overrides.apply({"scenario": spec}, "scenario", file, keep_prefix=True)
         policy_list = [p for p, _, _ in policy_specs]
@@ -702,7 +829,9 @@ def load_scenario(
     for key in ("start", "years", "pathway", "territories"):
         if key not in spec:
             raise ConfigError(file, f"scenario.{key}", f"missing required key {key!r} (in this file or the one it extends)")
-    pathway = load_pathway(spec["pathway"], records, overrides)
+    _check_referenced_files(spec, given_by)
+    pathway_files: list[str] = []
+    pathway = load_pathway(spec["pathway"], records, overrides, pathway_files)
     territories = [load_territory(t, pathway, records, overrides) for t in spec["territories"]]
     overrides.check_used(file)
     names = [t.name for t in territories]
@@ -746,7 +875,7 @@ def load_scenario(
             for src in rec.sources:
                 if src not in sources:
                     raise ConfigError(rec.file, rec.field, f"unknown source id {src!r} (not in {spec['sources']})")
-    return Scenario(
+    scenario = Scenario(
         name=spec["name"],
         description=spec.get("description", ""),
         start=start_month,
@@ -761,14 +890,38 @@ def load_scenario(
         policies=policies,
         household_class=household_class,
         mobility=mobility,
+        scenario_files=tuple(dict.fromkeys([file, *given_by.values()])),
+        config_files=tuple(dict.fromkeys([*pathway_files, *spec["territories"], *([spec["sources"]] if "sources" in spec else [])])),
     )
+    check_run_size(scenario)
+    return scenario
+
+
+def expected_households(scenario: Scenario) -> float:
+    """Households a run of ``scenario`` simulates, about: the initial populations (persons counted
+    as households, an upper bound) plus the inflows over the horizon."""
+    initial = sum(count for t in scenario.territories for _, count in t.initial.values())
+    inflow = sum(i.households_per_year for t in scenario.territories for i in t.inflows)
+    return float(initial) + inflow * scenario.years
+
+
+def check_run_size(scenario: Scenario) -> None:
+    """Refuse a scenario that would simulate more than :data:`~lda_sim.schema.MAX_HOUSEHOLDS`
+    households (before anything runs), naming the limit."""
+    n = expected_households(scenario)
+    if n > MAX_HOUSEHOLDS:
+        raise ConfigError(
+            scenario.file, "scenario.years",
+            f"a run of {scenario.years:g} years would simulate about {n:,.0f} households (initial populations plus "
+            f"inflows over the horizon), more than the limit of {MAX_HOUSEHOLDS:,}: shorten the horizon or lower the inflows",
+        )
 
 
 def _household_class(path: str, file: str) -> type:
     """The class named ``module:Class``, checked to be a Household subclass (by its ancestry's
     names: the configuration layer does not import the engine)."""
     try:
-        cls = resolve_import(path, "household class")
+        cls = import_object(path, "household class")
     except ValueError as exc:
         raise ConfigError(file, "scenario.household", str(exc)) from None
     names = {f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", ())}

@@ -11,13 +11,16 @@ depend on the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import os
+import secrets
 import shutil
+import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +91,7 @@ def plan_runs(
     seed: int,
     replicates: int | None = None,
     years: float | None = None,
-    grid: dict[str, Sequence[float]] | None = None,
+    grid: Mapping[str, Sequence[float]] | None = None,
     samples: list[dict[str, float]] | None = None,
 ) -> list[RunSpec]:
     """The runs of scenarios x (grid points or samples) x replicates.
@@ -131,19 +134,102 @@ def run_one(spec: RunSpec) -> xr.Dataset:
 
 
 def run_to_file(spec: RunSpec, path: str) -> str:
-    """Run one spec and write its dataset (atomically) to ``path``; used by the workers."""
-    save_dataset(run_one(spec), path)
+    """Run one spec and write its dataset (atomically) to ``path``; used by the workers. A run
+    whose file exists is not run again (a task retried after its worker died, or rescheduled by
+    the scheduler after it lost the result, finds the file the first attempt wrote)."""
+    if not Path(path).exists():
+        save_dataset(run_one(spec), path)
     return path
 
 
-def _cluster(workers: int | None, scheduler: str | None) -> Any:
+#: Times a run is retried after an unexpected error or a lost worker (a configuration error is not retried).
+RETRIES = 2
+
+
+def _run_task(spec: RunSpec, path: str) -> tuple[bool, str]:
+    """The task a worker runs: (True, path) once the file is written, or (False, message) for a
+    configuration error, which is reported, not retried (it would fail again)."""
+    from .errors import ConfigError
+
+    try:
+        return True, run_to_file(spec, path)
+    except ConfigError as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask client for one command: connected to ``scheduler``, or to a local cluster of
+    ``workers`` processes (default: one per core), shut down quietly at the end.
+
+    Open it once per command and pass it to :func:`run_ensemble` (``client=``) for every set of
+    runs, instead of starting a cluster for each.
+    """
+    import logging
+
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler)
-    n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-    return Client(cluster)
+        client = Client(scheduler)
+        cluster = None
+    else:
+        n = workers or os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+        client = Client(cluster)
+    try:
+        yield client
+    finally:
+        # Workers still busy with a cancelled run are killed at shutdown; that is expected, not news.
+        quiet = [logging.getLogger(name) for name in ("distributed.nanny", "distributed.worker", "distributed.core", "distributed.scheduler")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.ERROR)
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            for logger, level in zip(quiet, levels):
+                logger.setLevel(level)
+
+
+def _sees_probe(probe: str, token: str) -> str:
+    """On a worker: whether the run folder is shared with the client (``""``) or why not."""
+    try:
+        if Path(probe).read_text(encoding="utf-8") != token:
+            return f"{probe} holds something else"
+        with tempfile.NamedTemporaryFile(dir=Path(probe).parent, prefix=".lda_sim-probe.", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        return f"{probe}: {exc.strerror or exc}"
+    return ""
+
+
+def check_shared_folder(client: Any, run_dir: str | Path) -> None:
+    """Check that every worker of ``client`` reads and writes ``run_dir`` at the same path (the
+    workers write the run files there); raise :class:`SharedFolderError` naming the folder."""
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(8)
+    probe = run_dir / f".lda_sim-shared.{token}.tmp"
+    probe.write_text(token, encoding="utf-8")
+    try:
+        answers = client.run(_sees_probe, str(probe), token)
+    finally:
+        probe.unlink(missing_ok=True)
+    if not answers:
+        raise SharedFolderError(f"{run_dir}: the Dask cluster has no worker")
+    blind = {worker: why for worker, why in answers.items() if why}
+    if blind:
+        worker, why = next(iter(sorted(blind.items())))
+        raise SharedFolderError(
+            f"{run_dir}: {len(blind)} of {len(answers)} Dask workers cannot read and write this run folder at the same path "
+            f"(e.g. {worker}: {why}); with --scheduler, give --runs-dir a folder shared by this machine and every worker"
+        )
+
+
+class SharedFolderError(RuntimeError):
+    """The run folder is not shared between this process and the Dask workers."""
 
 
 def execute(
@@ -153,14 +239,16 @@ def execute(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = True,
+    client: Any = None,
 ) -> tuple[dict[str, Path], list[tuple[RunSpec, str]], int]:
     """Run the specs on Dask, each into ``run_dir/<key>.nc``; runs whose file exists are reused.
 
-    Returns the files by run key, the failed runs with their error, and how many were reused.
+    ``client`` is a Dask client to use (see :func:`dask_client`); without one, a client is opened
+    for this call from ``workers`` or ``scheduler``. Each run is retried :data:`RETRIES` times;
+    a finished run's result is released at once, so that a worker lost later cannot make the
+    scheduler run it again. Returns the files by run key, the failed runs with their error,
+    and how many were reused.
     """
-    from distributed import as_completed
-    from tqdm.auto import tqdm
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     files = {spec.key: run_dir / f"{spec.key}.nc" for spec in specs}
@@ -168,25 +256,40 @@ def execute(
     reused = len(specs) - len(todo)
     failures: list[tuple[RunSpec, str]] = []
     if todo:
-        client = _cluster(workers, scheduler)
-        try:
-            futures = {client.submit(run_to_file, spec, str(files[spec.key]), key=f"lda-run-{spec.key}", pure=False): spec for spec in todo}
-            bar = tqdm(total=len(specs), initial=reused, unit="run", desc="runs", disable=not progress or None)
-            for future in as_completed(futures):
-                spec = futures[future]
-                if future.status == "error":
-                    exc = future.exception()
-                    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                    failures.append((spec, message))
-                    bar.write(f"run failed ({spec.describe()}): {message}")
-                bar.update(1)
-            bar.close()
-        finally:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(dask_client(workers, scheduler))
+            if scheduler or client.cluster is None:
+                check_shared_folder(client, run_dir)
+            failures = _submit(client, todo, files, len(specs), reused, progress)
     return {k: v for k, v in files.items() if v.exists()}, failures, reused
+
+
+def _submit(client: Any, todo: list[RunSpec], files: dict[str, Path], total: int, reused: int, progress: bool) -> list[tuple[RunSpec, str]]:
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    failures: list[tuple[RunSpec, str]] = []
+    futures = {
+        client.submit(_run_task, spec, str(files[spec.key]), key=f"lda-run-{spec.key}", pure=False, retries=RETRIES): spec
+        for spec in todo
+    }
+    bar = tqdm(total=total, initial=reused, unit="run", desc="runs", disable=not progress or None)
+    for future in as_completed(futures):
+        spec = futures.pop(future)
+        if future.status == "error":
+            exc = future.exception()
+            message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        else:
+            done, message = future.result()
+            message = "" if done else message
+        if message:
+            failures.append((spec, message))
+            bar.write(f"run failed ({spec.describe()}): {message}")
+        future.release()  # its file is on disk: nothing for the scheduler to keep or recompute
+        bar.update(1)
+    bar.close()
+    return failures
 
 
 def combine(specs: Sequence[RunSpec], files: dict[str, Path]) -> xr.Dataset | None:
@@ -194,7 +297,7 @@ def combine(specs: Sequence[RunSpec], files: dict[str, Path]) -> xr.Dataset | No
     done = [s for s in specs if s.key in files]
     if not done:
         return None
-    pieces = []
+    pieces: list[tuple[xr.Dataset, dict[str, Any]]] = []
     for spec in done:
         ds = open_results(files[spec.key])
         attrs = dict(ds.attrs)
@@ -238,7 +341,7 @@ def combine(specs: Sequence[RunSpec], files: dict[str, Path]) -> xr.Dataset | No
         runs=len(specs),
         runs_failed=len(specs) - len(done),
     )
-    first_of_scenario = {}
+    first_of_scenario: dict[Any, dict[str, Any]] = {}
     for (_, attrs), spec in zip(pieces, done):
         first_of_scenario.setdefault(dict(spec.coords)["scenario"], attrs)
     stacked.attrs.update(combine_inputs([xr.Dataset(attrs=a) for a in first_of_scenario.values()]))
@@ -260,13 +363,15 @@ def run_ensemble(
     scheduler: str | None = None,
     progress: bool = True,
     keep_runs: bool = False,
+    client: Any = None,
 ) -> EnsembleResult:
-    """Execute ``specs`` (resuming from ``run_dir``) and combine them into one dataset.
+    """Execute ``specs`` (resuming from ``run_dir``) and combine them into one dataset, on
+    ``client`` if given (see :func:`dask_client`), else on a client opened for this call.
 
     The run files are deleted once combined, unless ``keep_runs`` or some runs failed (so that a
     second call redoes only the failed ones).
     """
-    files, failures, reused = execute(specs, run_dir, workers=workers, scheduler=scheduler, progress=progress)
+    files, failures, reused = execute(specs, run_dir, workers=workers, scheduler=scheduler, progress=progress, client=client)
     ds = combine(specs, files)
     if ds is not None:
         ds.load()

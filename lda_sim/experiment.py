@@ -23,7 +23,6 @@ from .analysis import housed_flow, persons_in
 from .ensemble import combine, plan_runs, run_ensemble, run_to_file
 from .output import save_dataset, write_atomic
 
-
 #: Indicators every experiment reports first: name -> label.
 COMMON_LABELS = {
     "street_persons_end": "persons on the street at the horizon",
@@ -105,7 +104,10 @@ def run(specs: list, run_dir: Path, workers: int) -> xr.Dataset:
     Dask cluster, or one after the other in this process with ``workers=0``."""
     if workers == 0:
         files = {spec.key: Path(run_to_file(spec, str(run_dir / f"{spec.key}.nc"))) for spec in specs}
-        ds = combine(specs, files).load()
+        combined = combine(specs, files)
+        if combined is None:
+            raise SystemExit("no run finished")
+        ds = combined.load()
         for path in files.values():
             path.unlink()
         return ds

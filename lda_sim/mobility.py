@@ -116,8 +116,8 @@ def build_mobility(spec: dict[str, Any], pathway: Pathway, territories: list[Ter
             raise ConfigError(file, f"{where}.links.edges[{i}].between", f"a territory cannot be linked to itself ({a!r})")
         if "distance_km" in edge:
             d = float(edge["distance_km"])
-        elif by_name[a].location is not None and by_name[b].location is not None:
-            d = great_circle_km(by_name[a].location, by_name[b].location)
+        elif (loc_a := by_name[a].location) is not None and (loc_b := by_name[b].location) is not None:
+            d = great_circle_km(loc_a, loc_b)
         else:
             raise ConfigError(file, f"{where}.links.edges[{i}].distance_km", "give the distance: one of the territories has no location")
         graph.add_edge(a, b, distance_km=d, same_region=_same_region(by_name[a], by_name[b]))

@@ -1,16 +1,178 @@
-"""Writing and reading result datasets: NetCDF, written atomically."""
+"""Writing and reading result datasets: NetCDF, written atomically, never over an input.
+
+Every output goes first to a temporary name beside its target, ``.NAME.HOST-PID.RANDOM.tmp``,
+and is moved into place only once complete; the temporary file is removed on every exit path
+that can run code (an error, Ctrl-C, ``SIGTERM`` through :func:`exit_on_sigterm`). A process
+killed outright (``SIGKILL``, power loss) cannot clean up: the next write to the same target
+removes the left-overs of writers that are no longer running. A folder of charts is written as
+a whole into a fresh temporary folder and swapped in (:func:`atomic_folder`).
+
+:func:`check_output` refuses, before anything runs, an output that would overwrite an input or
+land inside the configuration tree, or that cannot be written.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
 NETCDF_ENGINE = "h5netcdf"
+
+#: Temporary files without a writer's host and pid (written by lda_sim before 0.x) older than this
+#: many seconds are left-overs of a killed write.
+STALE_AFTER_S = 3600.0
+
+#: Suffixes of the files a chart folder may hold: a folder holding anything else is not replaced.
+CHART_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps", ".tif", ".tiff")
+
+
+class OutputError(ValueError):
+    """An output path that must not or cannot be written; the message names the path."""
+
+
+# --------------------------------------------------------------------------------------------
+# Checks before a run
+# --------------------------------------------------------------------------------------------
+def configuration_tree(config_files: Iterable[str | Path]) -> list[Path]:
+    """The folders outputs must stay out of: those holding the pathway, territory and sources
+    files, and the ``configs`` folder above any of them (the bundled layout)."""
+    folders: dict[Path, None] = {}
+    for f in config_files:
+        folder = Path(f).resolve().parent
+        folders[folder] = None
+        for parent in (folder, *folder.parents):
+            if parent.name == "configs":
+                folders[parent] = None
+                break
+    return list(folders)
+
+
+def check_output(
+    path: str | Path, inputs: Iterable[str | Path] = (), config_files: Iterable[str | Path] = (), *, folder: bool = False
+) -> None:
+    """Refuse an output ``path`` before anything runs; raise :class:`OutputError`.
+
+    Refused: ``path`` is one of ``inputs`` (or a folder holding one); ``path`` lies inside the
+    configuration tree of ``config_files`` (see :func:`configuration_tree`); a file output that
+    is an existing folder, or a folder output that is an existing file; a place where no file can
+    be created (a missing parent folder is checked on its nearest existing ancestor: it is
+    created, like ``mkdir -p``, only when the output is written).
+    """
+    target = Path(path)
+    resolved = target.resolve()
+    for f in inputs:
+        source = Path(f).resolve()
+        if resolved == source:
+            raise OutputError(f"{path}: is an input of this run ({f}): refusing to overwrite it; write the results elsewhere")
+        if folder and resolved in source.parents:
+            raise OutputError(f"{path}: holds an input of this run ({f}): refusing to replace it; give a new folder")
+    for tree in configuration_tree(config_files):
+        if resolved == tree or tree in resolved.parents:
+            raise OutputError(f"{path}: is inside the configuration folder {tree}: write results outside the configuration tree")
+    if target.exists() or target.is_symlink():
+        if folder and not target.is_dir():
+            raise OutputError(f"{path}: exists and is not a folder")
+        if not folder and target.is_dir():
+            raise OutputError(f"{path}: is a folder: give a file name")
+    probe_writable(target.parent if not (folder and target.is_dir()) else target, path)
+
+
+def probe_writable(place: Path, shown: str | Path) -> None:
+    """Check that a file can be created in ``place`` (or in its nearest existing ancestor, if it
+    does not exist yet) by creating and removing one; raise :class:`OutputError`."""
+    place = Path(os.path.abspath(place))
+    existing = place
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{shown}: {existing} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".lda_sim-probe.", suffix=".tmp", dir=existing)
+    except OSError as exc:
+        raise OutputError(f"{shown}: cannot write in {existing}: {exc.strerror or exc}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+# --------------------------------------------------------------------------------------------
+# Temporary names and their left-overs
+# --------------------------------------------------------------------------------------------
+def _owner_tag() -> str:
+    host = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def _temp_name(path: Path, kind: str = "tmp") -> Path:
+    return path.parent / f".{path.name}.{_owner_tag()}.{secrets.token_hex(4)}.{kind}"
+
+
+def _writer_gone(tag: str, mtime: float) -> bool:
+    """Whether the writer of a temporary name tagged ``tag`` (HOST-PID) is no longer running."""
+    host, _, pid = tag.rpartition("-")
+    if host and pid.isdigit():
+        if host != _owner_tag().rpartition("-")[0]:
+            return time.time() - mtime > 24 * STALE_AFTER_S  # another machine's writer: only when very old
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return time.time() - mtime > STALE_AFTER_S  # an older lda_sim's name, without a writer tag
+
+
+def clean_leftovers(path: str | Path) -> list[Path]:
+    """Remove the temporary files and folders that killed writes of ``path`` left beside it; a
+    chart folder moved aside by a swap that was killed half-way is put back if ``path`` is
+    missing. Returns what was removed."""
+    path = Path(path)
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    prefix = f".{path.name}."
+    for entry in sorted(path.parent.iterdir()):
+        name = entry.name
+        if not name.startswith(prefix) or not name.endswith((".tmp", ".old")):
+            continue
+        parts = name[len(prefix):].split(".")
+        tag = parts[0] if len(parts) == 3 else ""
+        try:
+            mtime = entry.lstat().st_mtime
+        except FileNotFoundError:
+            continue
+        if not _writer_gone(tag, mtime):
+            continue
+        if name.endswith(".old") and not path.exists():
+            with contextlib.suppress(OSError):
+                os.rename(entry, path)  # the swap was killed between its two renames: restore the old set
+                continue
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+    return removed
+
+
+def _usual_permissions(path: Path, folder: bool = False) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask)  # mkstemp creates 0600; give the usual permissions
 
 
 @contextlib.contextmanager
@@ -18,18 +180,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
     On any error or interruption (Ctrl-C included) the temporary file is removed and ``path``
-    is left as it was: no partial output is ever visible under the final name.
+    is left as it was: no partial output is ever visible under the final name. Left-overs of
+    earlier killed writes of ``path`` are removed first. A missing parent folder is created.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_leftovers(path)
+    tmp_path = _temp_name(path)
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-    tmp_path = Path(tmp)
     try:
         yield tmp_path
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        _usual_permissions(tmp_path)
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -43,16 +205,84 @@ def write_atomic(path: str | Path, writer: Callable[[Path], object]) -> Path:
     return Path(path)
 
 
+def check_chart_folder(path: str | Path) -> None:
+    """Refuse to replace a folder that holds anything but images (e.g. results, configuration);
+    raise :class:`OutputError`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: exists and is not a folder")
+    if path.is_dir():
+        for entry in path.iterdir():
+            if entry.is_dir() or entry.suffix.lower() not in CHART_SUFFIXES:
+                raise OutputError(
+                    f"{path}: holds {entry.name}, which is not a chart: a chart folder is replaced as a whole, so give a new or empty folder"
+                )
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``path``; swap it in as ``path`` if the block succeeds.
+
+    The previous folder (which may hold only images: :func:`check_chart_folder`) is moved aside
+    and removed, so that ``path`` never mixes files of two chart sets. On an error the temporary
+    folder is removed and ``path`` is left as it was.
+    """
+    path = Path(os.path.abspath(path))
+    check_chart_folder(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(path)
+    work = _temp_name(path)
+    work.mkdir()
+    try:
+        yield work
+        _usual_permissions(work, folder=True)
+        if path.exists():
+            old = _temp_name(path, "old")
+            os.rename(path, old)
+            os.rename(work, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(work, path)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def exit_on_sigterm() -> None:
+    """Turn ``SIGTERM`` into ``SystemExit(143)`` in this process, so that temporary files are
+    removed by the ``finally`` blocks that a plain termination would skip."""
+
+    def handler(signum: int, frame: Any) -> None:
+        sys.exit(128 + signum)
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave the default
+        signal.signal(signal.SIGTERM, handler)
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
 def save_dataset(ds: xr.Dataset, path: str | Path) -> Path:
-    """Save a results dataset to NetCDF atomically (compressed variables)."""
-    encoding = {name: {"compression": "gzip", "compression_opts": 4} for name in ds.data_vars}
-    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine=NETCDF_ENGINE, encoding=encoding))
+    """Save a results dataset to NetCDF atomically (compressed variables), with CF metadata
+    (:func:`lda_sim.cf.cf_metadata`)."""
+    from .cf import cf_metadata
+
+    ds = cf_metadata(ds)
+    encoding: dict[Any, dict[str, Any]] = {name: {"compression": "gzip", "compression_opts": 4} for name in ds.data_vars}
+    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
 
 
 def open_results(path: str | Path) -> xr.Dataset:
-    """Load a results dataset written by lda_sim into memory."""
+    """Load a results dataset written by lda_sim into memory.
+
+    The month bounds written for CF readers (``time_bnds``) are left out: in memory a month is
+    its ``time`` label, and :func:`save_dataset` writes the bounds again.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
     with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
-        return ds.load()
+        ds = ds.load()
+    if "time_bnds" in ds.variables:
+        ds = ds.drop_vars("time_bnds")
+    return ds

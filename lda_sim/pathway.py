@@ -175,7 +175,7 @@ class Pathway:
                 raise ConfigError(self.file, f"{where}.eligible", "stay transitions share the departures of every household: eligibility applies to queue and hazard transitions only")
             eligible = {attr: frozenset(values) for attr, values in t.get("eligible", {}).items()}
             self._check_eligibility(eligible, f"{where}.eligible")
-            defaults = {k: t[k] for k in ("weight", "rate_per_year", "refusal_probability", "ready_after") if k in t}
+            defaults: dict[str, Any] = {k: t[k] for k in ("weight", "rate_per_year", "refusal_probability", "ready_after") if k in t}
             if "ready_after" in defaults:
                 defaults["ready_after"] = make_law(defaults["ready_after"])
             label = t.get("label", {"fr": f"{origin.label['fr']} → {target.label['fr']}", "en": f"{origin.label['en']} → {target.label['en']}"})

@@ -34,9 +34,9 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -49,9 +49,10 @@ from babel.numbers import format_decimal
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import Formatter, FuncFormatter
@@ -66,7 +67,7 @@ from .analysis import (
     select_scenario,
     total_cost,
 )
-from .output import write_atomic
+from .output import atomic_folder, write_atomic
 
 __all__ = [
     "DEFAULT_FLOW_MONTHS",
@@ -449,7 +450,9 @@ def _new_figure(bottom: float = STAMP_BAND) -> Figure:
     """A slide-sized figure whose axes leave the lowest ``bottom`` of its height free."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained", facecolor="white")
     FigureCanvasAgg(fig)
-    fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom), h_pad=0.06, w_pad=0.08)
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)
+    engine.set(rect=(0, bottom, 1, 1 - bottom), h_pad=0.06, w_pad=0.08)
     return fig
 
 
@@ -501,7 +504,7 @@ def _territory(ds: xr.Dataset, territory: str) -> tuple[xr.Dataset, str]:
     extra = set(sub["occupancy"].dims) - {"state", "time"}
     if extra:
         raise ValueError(
-            f"charts show one run: select a single value of {', '.join(sorted(extra))} first (e.g. ds.isel(replicate=0))"
+            f"charts show one run: select a single value of {', '.join(sorted(map(str, extra)))} first (e.g. ds.isel(replicate=0))"
         )
     label = str(sub["territory_label"].item()) if "territory_label" in sub.coords else str(territory)
     return sub, label
@@ -830,7 +833,7 @@ def _spread(ys: Sequence[float], gap: float, low: float, high: float) -> list[fl
                 break
             total, count = upper[0] + lower[0], upper[1] + lower[1]
             blocks[-2:] = [[total, count, total / count + (count - 1) * gap / 2]]
-    out = [top - k * gap for _, count, top in blocks for k in range(count)]
+    out = [top - k * gap for _, count, top in blocks for k in range(int(count))]
     if out and out[0] > high:  # push down from the top what overlaps, then up from the bottom
         out[0] = high
         for i in range(1, len(out)):
@@ -945,7 +948,7 @@ def plot_flows(
             return out
 
         lpos, rpos = place(left, out_total), place(right, in_total)
-        for side, pos, x0, totals in (("origin", lpos, x_left - width, out_total), ("target", rpos, x_right, in_total)):
+        for side, pos, x0 in (("origin", lpos, x_left - width), ("target", rpos, x_right)):
             for s, (y, h) in pos.items():
                 ax.add_patch(Rectangle((x0, y - h), width, max(h, 0.0015), facecolor=colours[s], edgecolor="none", gid=f"flow_{side}:{s}"))
         # Bands: leave each origin in the order of the targets, reach each target in the order of the origins.
@@ -1194,7 +1197,9 @@ def _label_ends(ax: Axes, ends: list[tuple[str, float]], lang: str, baseline_del
     if not finite or hi <= lo:
         return
     finite.sort(key=lambda item: -item[2])
-    line = _text_height(ax.get_figure(root=True), max(ax.get_position().height * 0.8, 0.05), TICK_SIZE - 1)
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)
+    line = _text_height(fig, max(ax.get_position().height * 0.8, 0.05), TICK_SIZE - 1)
     ys = _spread([(v - lo) / (hi - lo) for _, _, v in finite], line, 0.0, 1.0)
     base = ends[0][1]
     for (i, name, value), y in zip(finite, ys):
@@ -1252,6 +1257,7 @@ def plot_scenarios(
     terrs = _check_territories(ds, territories)
     label_key, _ = INDICATORS[indicator_name] if indicator_name in INDICATORS else (None, None)
     da = indicator(ds, indicator_name)
+    assert label_key is not None  # indicator() accepts only the names of INDICATORS
     names = scenario_names(ds)
     tlabels = _territory_labels(ds)
     x = _month_ends(ds)
@@ -1565,7 +1571,9 @@ def plot_cost(ds: xr.Dataset, territory: str, *, lang: str = "fr") -> Figure:
     total_ax.legend(handles, key, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=LEGEND_SIZE - 2, frameon=False)
 
     _style_axes(month_ax)
-    monthly = total_cost(sub) / 1e6
+    cost = total_cost(sub)
+    assert cost is not None  # the chart is drawn only for datasets with a cost
+    monthly = cost / 1e6
     _draw_scenarios(month_ax, monthly, x, names, gid="cost_monthly")
     if len(x):
         month_ax.set_xlim(x[0], x[-1])
@@ -1901,27 +1909,29 @@ def write_charts(
     ``progress``, a ``tqdm``-like factory (``total``, ``desc``, ``unit``), shows the charts drawn.
 
     ``territories`` selects the territories with per-territory charts (see :func:`chart_set`);
-    every argument is checked before anything is written. Each file is written atomically (never
-    seen half-written). Charts the dataset cannot support (the cost chart without ``cost``) are
+    every argument is checked before anything is written. The set is written into a fresh folder
+    and swapped in as ``out_dir`` whole (never mixed with an earlier set); a folder holding
+    anything but images is refused (:func:`lda_sim.output.check_chart_folder`). Charts the dataset cannot support (the cost chart without ``cost``) are
     left out; :func:`chart_notes` says which. Returns the paths written.
     """
     _check_lang(lang)
     fmts = _check_formats(formats)
     charts = chart_set(ds, lang=lang, period=period, territories=territories)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     bar = progress(total=len(charts), desc="charts", unit="chart") if progress else None
     try:
-        for chart in charts:
-            fig = chart.draw()
-            try:
-                for fmt in fmts:
-                    paths.append(_save(fig, out_dir / f"{chart.name}.{fmt}", fmt))
-            finally:
-                fig.clear()
-            if bar is not None:
-                bar.update(1)
+        with atomic_folder(out_dir) as work:  # the set is drawn into a fresh folder, then swapped in whole
+            for chart in charts:
+                fig = chart.draw()
+                try:
+                    for fmt in fmts:
+                        _save(fig, work / f"{chart.name}.{fmt}", fmt)
+                        paths.append(out_dir / f"{chart.name}.{fmt}")
+                finally:
+                    fig.clear()
+                if bar is not None:
+                    bar.update(1)
     finally:
         if bar is not None:
             bar.close()

@@ -12,7 +12,6 @@ path, ``type: mypackage.module:MyPolicy``.
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +20,7 @@ from mesa.time import Schedule
 
 from .allocation import resolve_rule
 from .errors import ConfigError
+from .imports import import_subclass
 from .laws import StayLaw, make_law
 from .timebase import MONTH_DAYS
 
@@ -437,13 +437,10 @@ def build_policy(spec: dict[str, Any], *, file: str, where: str, pathway: Pathwa
     if cls is None:
         if ":" not in kind:
             raise ConfigError(file, f"{where}.type", f"unknown policy type {kind!r} (built-in: {', '.join(POLICY_TYPES)}; or 'module:Class')")
-        module_name, _, attr = kind.partition(":")
         try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(file, f"{where}.type", f"cannot import policy {kind!r}: {exc}") from None
-        if not (isinstance(cls, type) and issubclass(cls, Policy)):
-            raise ConfigError(file, f"{where}.type", f"{kind!r} is not a subclass of lda_sim.policies.Policy")
+            cls = import_subclass(kind, Policy, "policy")
+        except ValueError as exc:
+            raise ConfigError(file, f"{where}.type", str(exc)) from None
     if "start" not in spec:
         raise ConfigError(file, f"{where}.start", "missing required key 'start'")
     return cls(spec, file=file, where=where, pathway=pathway, territories=territories, start=start)

@@ -490,6 +490,7 @@ def _one_run_summary(ds: xr.Dataset) -> pd.DataFrame:
         out["time_to_housing"] = ds["time_to_housing_run"].sel(statistic="median").transpose("territory").values
     if has_cost(ds):
         cost = total_cost(ds)
+        assert cost is not None  # has_cost
         out["cost"] = (cost.sum("time") / years / 1e6).transpose("territory").values
     return out
 
@@ -850,9 +851,9 @@ def rendered_charts(ds: xr.Dataset, lang: str, period: Period, territories: Sequ
             if chart.scenario is None:
                 heading = text["all_territories"]
             elif several:
-                heading = text["territory_scenario_charts"].format(territory=tlabels.get(chart.territory, chart.territory), scenario=scenario_title(chart.scenario, lang))
+                heading = text["territory_scenario_charts"].format(territory=tlabels.get(str(chart.territory), str(chart.territory)), scenario=scenario_title(chart.scenario, lang))
             else:
-                heading = text["territory_charts"].format(territory=tlabels.get(chart.territory, chart.territory))
+                heading = text["territory_charts"].format(territory=tlabels.get(str(chart.territory), str(chart.territory)))
             groups.append({"heading": heading, "charts": []})
         caption, data = _render_chart(chart.draw)
         groups[-1]["charts"].append({"name": chart.name, "kind": chart.kind, "caption": caption, "text": text.get(f"caption_{chart.kind}", ""), "data": data})

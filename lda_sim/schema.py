@@ -19,6 +19,20 @@ NEEDS = ("low", "medium", "high")
 ELIGIBILITY_ATTRIBUTES = ("kind", "isolated", "needs", "regular_status", "priority", "cause", "size_class")
 NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
+# Bounds that protect the machine: a value past its bound is refused when the file is loaded,
+# before anything runs (README, "Limits").
+#: Largest horizon of a run, in years.
+MAX_YEARS = 100
+#: Largest seed: seeds are stored as 64-bit signed integers in the results.
+MAX_SEED = 2**63 - 1
+#: Largest inflow of one cause into one territory, households per year (the largest bundled one is about 44,000).
+MAX_HOUSEHOLDS_PER_YEAR = 1_000_000
+#: Largest capacity or count of one state of one territory: places, units per size class, stock units,
+#: initial persons or households, support slots, and units or places a policy adds or removes per year.
+MAX_CAPACITY = 10_000_000
+#: Largest number of households a run may simulate: the initial populations plus the inflows over the horizon.
+MAX_HOUSEHOLDS = 50_000_000
+
 
 def _object(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
     return {
@@ -65,6 +79,7 @@ def sourced(inner: dict[str, Any], description: str = "") -> dict[str, Any]:
 
 
 def number(minimum: float = 0, maximum: float | None = None, integer: bool = False, description: str = "") -> dict[str, Any]:
+    """A non-negative (or bounded) number, bare or sourced."""
     inner: dict[str, Any] = {"type": "integer" if integer else "number", "minimum": minimum}
     if maximum is not None:
         inner["maximum"] = maximum
@@ -217,13 +232,13 @@ _POPULATION_FIELDS: dict[str, Any] = {
 
 _STATE_PARAMS = _object(
     {
-        "places": number(0, integer=True, description="Shelter capacity in places (persons)"),
+        "places": number(0, MAX_CAPACITY, integer=True, description="Shelter capacity in places (persons)"),
         "units": sourced(
-            {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer", "minimum": 0}},
+            {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_CAPACITY}},
             "Housing capacity in units (households) per size class",
         ),
         "stay": sourced(STAY_LAW),
-        "stock_units": number(0, integer=True, description="Whole stock of a turnover-supplied state"),
+        "stock_units": number(0, MAX_CAPACITY, integer=True, description="Whole stock of a turnover-supplied state"),
         "turnover_rate": number(0, 1, description="Lettings per unit of stock per year"),
         "share_to_homeless": number(0, 1, description="Share of lettings that go to households of the model"),
         "size_mix": mix(description="Size classes of lettings"),
@@ -267,7 +282,7 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
             {
                 cause: _object(
                     {
-                        "households_per_year": number(0, description="Poisson arrival rate"),
+                        "households_per_year": number(0, MAX_HOUSEHOLDS_PER_YEAR, description="Poisson arrival rate"),
                         "entry": {"type": "string"},
                         **_POPULATION_FIELDS,
                     },
@@ -280,7 +295,7 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
         "initial": {
             "type": "object",
             "additionalProperties": _object(
-                {"persons": number(0, integer=True), "households": number(0, integer=True)},
+                {"persons": number(0, MAX_CAPACITY, integer=True), "households": number(0, MAX_CAPACITY, integer=True)},
                 oneOf=[{"required": ["persons"]}, {"required": ["households"]}],
             ),
             "description": "Population at the start per state, in persons or households",
@@ -319,7 +334,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             "type": {"const": "production"},
             **_TIMELINE,
             "state": {"type": "string"},
-            "units_per_year": number(0),
+            "units_per_year": number(0, MAX_CAPACITY),
             "delivery_lag_years": number(0, 15),
             "size_mix": _SIZE_MIX,
             "share_to_homeless": number(0, 1, description="Share of the first lettings of new turnover-supplied units that go to homeless households"),
@@ -331,7 +346,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             "type": {"const": "iml_capture"},
             **_TIMELINE,
             "state": {"type": "string"},
-            "units_per_year": number(0),
+            "units_per_year": number(0, MAX_CAPACITY),
             "size_mix": _SIZE_MIX,
             "owner_exit_rate_per_year": number(0, description="Owners leaving the scheme: a captured unit closes when vacated after an exponential time"),
             "sliding_lease_leaves_scheme": {"type": "boolean", "description": "A unit whose lease slides to its household leaves the scheme"},
@@ -344,7 +359,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             **_TIMELINE,
             "from": {"type": "string"},
             "to": {"type": "string"},
-            "places_per_year": number(0),
+            "places_per_year": number(0, MAX_CAPACITY),
             "persons_per_unit": number(1, description="Places converted per housing unit created"),
             "size_mix": _SIZE_MIX,
         },
@@ -355,7 +370,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             "type": {"const": "capacity_change"},
             **_TIMELINE,
             "state": {"type": "string"},
-            "change_per_year": sourced({"type": "number"}, "Places or units added (positive) or closed (negative) per year"),
+            "change_per_year": sourced({"type": "number", "minimum": -MAX_CAPACITY, "maximum": MAX_CAPACITY}, "Places or units added (positive) or closed (negative) per year"),
             "size_mix": _SIZE_MIX,
         },
         ("type", "start", "state", "change_per_year"),
@@ -383,7 +398,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "type": {"const": "support"},
             **_TIMELINE,
-            "slots": number(0, integer=True),
+            "slots": number(0, MAX_CAPACITY, integer=True),
             "states": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "failure_reduction": number(0, 1, description="Relative reduction of the hazards back to the street of supported tenants"),
         },
@@ -472,8 +487,8 @@ SCENARIO_SCHEMA: dict[str, Any] = _object(
                 "name": {"type": "string", "pattern": NAME_PATTERN},
                 "description": {"type": "string"},
                 "start": {"type": "string", "pattern": r"^\d{4}-\d{2}(-01)?$", "description": "First month, YYYY-MM"},
-                "years": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
-                "seed": {"type": "integer", "minimum": 0},
+                "years": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_YEARS},
+                "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
                 "pathway": {"type": "string", "description": "Path of the pathway file, relative to this file"},
                 "territories": {
                     "type": "array",

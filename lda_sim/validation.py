@@ -633,7 +633,7 @@ def check_housing_first_retention(
     )
     results = []
     for k, expected in targets:
-        def share(o: dict[str, Any], cats: Callable[[str], bool]) -> float:
+        def share(o: dict[str, Any], cats: Callable[[str], bool], k: Any = k) -> float:
             n = sum(o["months"][k].values())
             return sum(v for c, v in o["months"][k].items() if cats(c)) / n if n else math.nan
 

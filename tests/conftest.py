@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 DATA_DIR = Path(__file__).parent / "data"
 ROLES = ("scenario", "pathway", "territory")
@@ -65,7 +68,7 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def territory_balance(ds: "xr.Dataset") -> tuple["xr.DataArray", "xr.DataArray", "xr.DataArray"]:
+def territory_balance(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     """Per territory and month: initial + entries - exits (cumulated), net migration in (cumulated),
     and the households present; conservation says the first two add up to the third."""
     moved_in = ds.migration.sum("origin").rename(destination="territory")

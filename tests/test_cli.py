@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -35,12 +36,13 @@ def lda_sim(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
 
 
 def assert_one_line_error(stderr: str, file: Path | str, field: str | None = None) -> str:
-    """Check ``lda-sim: error: FILE: FIELD: message`` on a single line; return the message."""
+    """Check ``lda-sim: error: FILE[:LINE]: FIELD: message`` on a single line; return the message."""
     lines = stderr.strip("\n").splitlines()
     assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
     line = lines[0]
-    assert line.startswith(f"{ERROR_PREFIX}{file}: "), line
-    rest = line[len(f"{ERROR_PREFIX}{file}: ") :]
+    match = re.match(rf"{re.escape(f'{ERROR_PREFIX}{file}')}(:\d+)?: ", line)
+    assert match, line
+    rest = line[match.end() :]
     if field:
         assert rest.startswith(f"{field}: "), line
         rest = rest[len(field) + 2 :]
@@ -134,7 +136,7 @@ def test_run_end_to_end_in_a_subprocess(small_scenario_path: Path, tmp_path: Pat
 # --------------------------------------------------------------------------------------------
 BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str | None]] = {
     # id: (make_config patches, file name the error names, field the error names)
-    "malformed-yaml": ({"territory": "territory: {name: town\npopulation: [\n"}, "territory_small.yaml", "line 2, column 11"),
+    "malformed-yaml": ({"territory": "territory: {name: town\npopulation: [\n"}, "territory_small.yaml:2", "malformed YAML"),
     "negative-places": ({"territory": lambda d: d["states"]["shelter"].update(places=-5)}, "territory_small.yaml", "states.shelter.places"),
     "unknown-key": ({"scenario": lambda d: d["scenario"].update(horizon=3)}, "scenario_small.yaml", "scenario.horizon"),
     "shares": ({"territory": lambda d: d["population"].update(needs={"low": 0.5})}, "territory_small.yaml", "population.needs"),
@@ -143,7 +145,7 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], str, str | None]] = {
         "pathway_small.yaml",
         "pathway.transitions",
     ),
-    "missing-territory": ({"scenario": lambda d: d["scenario"].update(territories=["gone.yaml"])}, "gone.yaml", ""),
+    "missing-territory": ({"scenario": lambda d: d["scenario"].update(territories=["gone.yaml"])}, "scenario_small.yaml", "scenario.territories[0]"),
 }
 
 

@@ -23,7 +23,8 @@ def load_error(path: Path) -> ConfigError:
     err = info.value
     text = str(err)
     assert "\n" not in text, f"message spans several lines: {text!r}"
-    assert text.startswith(f"{err.file}: "), text
+    where = f"{err.file}:{err.line}" if err.line else err.file  # file:line: field: message
+    assert text.startswith(f"{where}: "), text
     assert err.message in text
     return err
 
@@ -70,8 +71,8 @@ def test_small_scenario_loads(small_scenario_path: Path) -> None:
 def test_malformed_yaml_names_file_and_line(make_config: Callable[..., Path], role: str, text: str, line: int) -> None:
     err = load_error(make_config(**{role: text}))
     assert Path(err.file).name == f"{role}_small.yaml"
-    assert err.field.startswith(f"line {line}, column ")
-    assert "malformed YAML" in err.message
+    assert err.line == line and str(err).startswith(f"{err.file}:{line}: malformed YAML: ")
+    assert "(column " in err.message
 
 
 @pytest.mark.parametrize("text", ["", "- a\n- b\n", "just a string\n"])
@@ -88,19 +89,32 @@ def test_missing_scenario_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "patch",
+    ("patch", "field", "what"),
     [
-        lambda d: d["scenario"].update(pathway="missing_pathway.yaml"),
-        lambda d: d["scenario"].update(territories=["missing_territory.yaml"]),
-        lambda d: d["scenario"].update(sources="missing_sources.yaml"),
+        (lambda d: d["scenario"].update(pathway="missing_pathway.yaml"), "scenario.pathway", "pathway"),
+        (lambda d: d["scenario"].update(territories=["territory_small.yaml", "missing_territory.yaml"]), "scenario.territories[1]", "territory"),
+        (lambda d: d["scenario"].update(sources="missing_sources.yaml"), "scenario.sources", "sources"),
+        (lambda d: d["scenario"].update(extends="missing_parent.yaml"), "scenario.extends", "scenario"),
     ],
-    ids=["pathway", "territory", "sources"],
+    ids=["pathway", "territory", "sources", "extends"],
 )
-def test_missing_referenced_file(make_config: Callable[..., Path], patch: Callable[[dict[str, Any]], None]) -> None:
+def test_missing_referenced_file_names_the_referring_file_field_and_line(
+    make_config: Callable[..., Path], patch: Callable[[dict[str, Any]], None], field: str, what: str
+) -> None:
     path = make_config(scenario=patch)
     err = load_error(path)
-    assert Path(err.file).parent == path.parent and Path(err.file).name.startswith("missing_")
-    assert "file not found" in err.message
+    assert Path(err.file) == path and err.field == field  # the scenario file and the field that name it
+    assert err.line is not None and "missing_" in path.read_text().splitlines()[err.line - 1]  # the line naming it
+    assert f"{what} file " in err.message and "missing_" in err.message and "relative to this file" in err.message
+
+
+def test_missing_file_named_by_an_extended_scenario_names_that_scenario(make_config: Callable[..., Path]) -> None:
+    path = make_config(
+        scenario=lambda d: d["scenario"].update(pathway="gone.yaml"),
+        files={"child.yaml": "scenario:\n  name: child\n  extends: scenario_small.yaml\n"},
+    )
+    err = load_error(path.parent / "child.yaml")
+    assert Path(err.file) == path and err.field == "scenario.pathway"
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,7 +564,7 @@ def test_file_that_is_not_utf8(make_config: Callable[..., Path]) -> None:
 def test_malformed_sources_file_gives_one_line(make_config: Callable[..., Path]) -> None:
     path = make_config(**with_sources(lambda d: None, sources="sources:\n  S1: {citation: A\n  S2: [\n"))
     err = load_error(path)
-    assert Path(err.file).name == "sources.yaml" and err.field.startswith("line ")
+    assert Path(err.file).name == "sources.yaml" and err.line is not None and "malformed YAML" in err.message
 
 
 @pytest.mark.parametrize(

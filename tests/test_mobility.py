@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from conftest import territory_balance
 
 from lda_sim.config import load_scenario
 from lda_sim.errors import ConfigError
 from lda_sim.mobility import great_circle_km
 from lda_sim.run import run_scenario
-
-from conftest import territory_balance
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 BASELINE = CONFIGS / "scenarios" / "baseline.yaml"

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import territory_balance
 
 from lda_sim.config import Scenario, load_scenario
 from lda_sim.model import HousingModel
 from lda_sim.scaling import scale_scenario
-
-from conftest import territory_balance
 
 ROOT = Path(__file__).parent.parent
 NATIONAL = ROOT / "configs" / "scenarios" / "national.yaml"

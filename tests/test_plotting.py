@@ -660,7 +660,7 @@ def test_response_curve_of_a_sweep_has_one_point_per_value_and_skips_failed_runs
     ds = run_ensemble(specs, tmp_path / "runs", workers=1, progress=False).dataset  # 100 < initial 150 persons: fails
     assert swept_parameters(ds) == [param]
     fig = plot_response(ds, param, "street", lang="en")
-    (line,) = [l for l in fig.axes[0].get_lines() if l.get_gid() == "response_small"]
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == "response_small"]
     x, y = line.get_data()
     np.testing.assert_array_equal(x, [100, 160, 220])
     assert np.isnan(y[0]) and np.isfinite(y[1:]).all()
