@@ -314,9 +314,9 @@ def Page() -> None:
         solara.Text(f"Simulation en cours… ({replicates.value} réplications par scénario)", classes=["lda-running"])
         solara.ProgressLinear(run_comparison.progress if run_comparison.progress is not None else True)
     if run_comparison.error:
-        exc = run_comparison.exception
-        what = "Réglage impossible" if isinstance(exc, (ValueError, ConfigError)) else "La simulation a échoué"
-        solara.Error(f"{what} : {exc}", classes=["lda-error"])
+        failure = run_comparison.exception
+        what = "Réglage impossible" if isinstance(failure, (ValueError, ConfigError)) else "La simulation a échoué"
+        solara.Error(f"{what} : {failure}", classes=["lda-error"])
     outcome = last_outcome.value
     if outcome is None:
         solara.Info(

@@ -46,8 +46,8 @@ import yaml
 
 from .config import Scenario, load_scenario, load_territory
 from .provenance import is_wrapped
-from .timebase import MONTH_DAYS
 from .schema import TERRITORY_SCHEMA
+from .timebase import MONTH_DAYS
 from .validation import MoveLog, process_context, run_tracked
 
 FITTED_PREFIX = "fitted by lda-sim calibrate to"

@@ -190,8 +190,10 @@ def run(
     if trajectories:
         from .trajectories import save_trajectories, trajectory_table
 
+        moves = model.moves
+        assert moves is not None  # the model was built with trajectories=True
         written = save_trajectories(trajectory_table(model), trajectories)
-        click.echo(f"Wrote {written} ({len(model.moves):,} entries and moves)", err=True)
+        click.echo(f"Wrote {written} ({len(moves):,} entries and moves)", err=True)
     for data in datasets:
         if len(datasets) > 1:
             click.echo(f"\n[{data.attrs['scenario']}]")

@@ -13,7 +13,6 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .analysis import (
-    collapse_replicates,
     housed_flow,
     persons_in,
     returns_to_street,

@@ -217,12 +217,18 @@ def _territory(scenario: Scenario, territory: TerritoryConfig, types: _Types, n_
     for state in states:
         kind = state.capacity_kind
         if kind == "shelter":
-            cap_states.append(state.index); cap_per.append(0); cap_value.append(float(territory.places.get(state.index, 0)))
+            cap_states.append(state.index)
+            cap_per.append(0)
+            cap_value.append(float(territory.places.get(state.index, 0)))
         elif kind == "units":
-            cap_states.append(state.index); cap_per.append(1); cap_value.append(float(sum(territory.units.get(state.index, []))))
+            cap_states.append(state.index)
+            cap_per.append(1)
+            cap_value.append(float(sum(territory.units.get(state.index, []))))
         elif kind == "turnover":
             supply = territory.supplies.get(state.index)
-            cap_states.append(state.index); cap_per.append(2); cap_value.append(supply.lettings_per_year / 365.25 if supply else 0.0)
+            cap_states.append(state.index)
+            cap_per.append(2)
+            cap_value.append(supply.lettings_per_year / 365.25 if supply else 0.0)
     cap_states_a, cap_per_a, cap_value_a = np.array(cap_states, dtype=int), np.array(cap_per), np.array(cap_value)
     position = {s: i for i, s in enumerate(cap_states)}
     queue_edges = [tr for tr in transitions if tr.mode == "queue" and tr.target.index in position]

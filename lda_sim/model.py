@@ -305,7 +305,7 @@ class HousingModel(mesa.Model):
             live &= h["territory"][:n] == ti
         slots = np.flatnonzero(live)
         slots = slots[np.argsort(h["uid"][slots], kind="stable")]
-        return [self.household(s) for s in slots]
+        return [self.household(int(s)) for s in slots]
 
     def custom_key(self, rule: int, slot: int, target: int) -> tuple[float, float, float, float]:
         """Sort key of a household by a Python priority rule, as up to four numbers."""

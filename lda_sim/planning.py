@@ -53,7 +53,7 @@ from matplotlib.figure import Figure
 
 from .config import Scenario, load_scenario
 from .errors import ConfigError
-from .targets import Indicator, Target, TargetError
+from .targets import Indicator, Target
 
 Z95 = 1.959963984540054
 
@@ -199,24 +199,24 @@ class Evaluator:
         self.cache: dict[tuple[float, ...], Evaluation] = {}
         self.order: list[Evaluation] = []
         self.runs = 0
-        self.client = None
+        self.client: Any = None
+        self._client_context: Any = None
         if workers or scheduler:
-            from .ensemble import _cluster
+            from .ensemble import dask_client
 
-            self.client = _cluster(workers, scheduler)
+            self._client_context = dask_client(workers, scheduler)
+            self.client = self._client_context.__enter__()
 
     def close(self) -> None:
-        if self.client is not None:
-            cluster = getattr(self.client, "cluster", None)
-            self.client.close()
-            if cluster is not None:
-                cluster.close()
+        if self._client_context is not None:
+            self._client_context.__exit__(None, None, None)
+            self._client_context = None
             self.client = None
 
     def cost(self, values: Sequence[float]) -> float | None:
         if any(lv.unit_cost is None for lv in self.levers):
             return None
-        return float(sum(v * lv.unit_cost for v, lv in zip(values, self.levers)))
+        return float(sum(v * (lv.unit_cost or 0.0) for v, lv in zip(values, self.levers)))
 
     def __call__(self, values: Sequence[float], *, meanfield: float = float("nan"), mix: int = -1) -> Evaluation:
         values = tuple(lv.value(v) for lv, v in zip(self.levers, values))
@@ -280,11 +280,10 @@ def meanfield_holds(target: Target, scenario: str, overrides: dict[str, Any], ye
 
 
 @functools.lru_cache(maxsize=512)
-def _meanfield_holds(target: Target, scenario: str, overrides: tuple, years: float, confidence: float) -> tuple[float, bool | None]:
+def _meanfield_holds(target: Target, scenario: str, overrides: tuple[tuple[str, Any], ...], years: float, confidence: float) -> tuple[float, bool | None]:
     from .meanfield import meanfield
 
-    overrides = dict(overrides)
-    sc = load_scenario(scenario, years=years, overrides=overrides)
+    sc = load_scenario(scenario, years=years, overrides=dict(overrides))
     value, probability = meanfield_indicator(target.indicator, meanfield(sc))
     if probability is not None and target.indicator.name.startswith("free:") and target.op in (">=", ">") and target.threshold <= 1:
         want = 1 if target.op == ">=" else 0
@@ -465,8 +464,8 @@ def plan(
     started = time.perf_counter()
     scenario = str(scenario)
     target = target if isinstance(target, Target) else Target.parse(target)
-    levers = [lv if isinstance(lv, Lever) else Lever.parse(lv) for lv in levers]
-    if not levers:
+    parsed = [lv if isinstance(lv, Lever) else Lever.parse(lv) for lv in levers]
+    if not parsed:
         raise PlanError("give at least one --lever PATH=LOW:HIGH")
     if not 0 < confidence < 1:
         raise PlanError(f"--confidence {confidence:g}: must be between 0 and 1")
@@ -476,8 +475,8 @@ def plan(
     months = ind.months_needed(base.start)
     years = months / 12
     costs = dict(costs or {})
-    priced = []
-    for lv in levers:
+    priced: list[Lever] = []
+    for lv in parsed:
         if lv.path in costs:
             priced.append(Lever(lv.path, lv.low, lv.high, lv.integer, float(costs.pop(lv.path)), f"{costs_note(lv.path)}"))
             continue
@@ -485,11 +484,10 @@ def plan(
         priced.append(Lever(lv.path, lv.low, lv.high, lv.integer, cost, note if cost is not None else f"not priced: {note}"))
     if costs:
         raise PlanError(f"--cost {next(iter(costs))}: not one of the levers")
-    levers = priced
-    if len(levers) > 1 and any(lv.unit_cost is None for lv in levers):
-        bad = next(lv for lv in levers if lv.unit_cost is None)
+    if len(priced) > 1 and any(lv.unit_cost is None for lv in priced):
+        bad = next(lv for lv in priced if lv.unit_cost is None)
         raise PlanError(f"--lever {bad.path}: {bad.cost_note}; several levers are weighed by their costs")
-    for lv in levers:  # every lever must be a valid override at both ends
+    for lv in priced:  # every lever must be a valid override at both ends
         for v in (lv.value(lv.low), lv.value(lv.high)):
             try:
                 load_scenario(scenario, years=years, overrides={lv.path: v})
@@ -497,12 +495,12 @@ def plan(
                 raise PlanError(f"--lever {lv.path}={v:g}: {exc}") from None
     say = log or (lambda message: None)
     root = base.seed if seed is None else seed
-    evaluator = Evaluator(scenario, target, levers, replicates=replicates, seed=root, years=years, workers=workers, scheduler=scheduler, log=say)
+    evaluator = Evaluator(scenario, target, priced, replicates=replicates, seed=root, years=years, workers=workers, scheduler=scheduler, log=say)
     notes: list[str] = []
     ok = lambda ev: ev.probability >= confidence  # noqa: E731
     try:
-        if len(levers) == 1:
-            lv = levers[0]
+        if len(priced) == 1:
+            lv = priced[0]
             tol = 1.0 if lv.integer else (lv.high - lv.low) / 100
 
             def mf(x: float) -> tuple[float, bool | None]:
@@ -520,31 +518,41 @@ def plan(
             method = ("stochastic bisection on the lever with common random numbers"
                       + (", bracket seeded by the mean-field approximation" if use_meanfield else ""))
         else:
-            budget = sum((lv.high - lv.low) * lv.unit_cost for lv in levers)
-            best = None
-            for m, mix in enumerate(_simplex(len(levers))):
-                def point(t: float, mix=mix) -> tuple[float, ...]:
-                    return tuple(lv.low + t * w * budget / lv.unit_cost if lv.unit_cost > 0 else (lv.high if w > 0 else lv.low)
-                                 for lv, w in zip(levers, mix))
+            unit_costs: list[float] = []
+            for lv in priced:
+                assert lv.unit_cost is not None  # checked above: several levers are all priced
+                unit_costs.append(lv.unit_cost)
+            budget = sum((lv.high - lv.low) * c for lv, c in zip(priced, unit_costs))
+            best: Evaluation | None = None
+            best_cost = math.inf
+            for m, mix in enumerate(_simplex(len(priced))):
+                def point(t: float, mix: tuple[float, ...] = mix) -> tuple[float, ...]:
+                    return tuple(lv.low + t * w * budget / c if c > 0 else (lv.high if w > 0 else lv.low)
+                                 for lv, w, c in zip(priced, mix, unit_costs))
 
-                def mf(t: float, point=point) -> tuple[float, bool | None]:
+                def mf_mix(t: float, point: Callable[[float], tuple[float, ...]] = point) -> tuple[float, bool | None]:
                     values = point(t)
-                    return meanfield_holds(target, scenario, {lv.path: lv.value(v) for lv, v in zip(levers, values)}, years, confidence)
+                    return meanfield_holds(target, scenario, {lv.path: lv.value(v) for lv, v in zip(priced, values)}, years, confidence)
+
+                def evaluate_mix(t: float, point: Callable[[float], tuple[float, ...]] = point,
+                                 mf: Callable[[float], tuple[float, bool | None]] = mf_mix, m: int = m) -> Evaluation:
+                    return evaluator(point(t), meanfield=mf(t)[0] if use_meanfield else float("nan"), mix=m)
 
                 tol = 1 / 64
-                seed_t = _mf_seed(lambda t: mf(t)[1], 0.0, 1.0, tol) if use_meanfield else None
-                say(f"budget mix {m}: " + ", ".join(f"{w:.0%} {lv.path}" for lv, w in zip(levers, mix)))
-                found = _bisect(lambda t, point=point, mf=mf, m=m: evaluator(point(t), meanfield=mf(t)[0] if use_meanfield else float("nan"), mix=m),
-                                ok, 0.0, 1.0, tol, seed_t)
-                if found is not None and (best is None or found.cost < best.cost):
-                    best = found
+                seed_t = _mf_seed(lambda t: mf_mix(t)[1], 0.0, 1.0, tol) if use_meanfield else None
+                say(f"budget mix {m}: " + ", ".join(f"{w:.0%} {lv.path}" for lv, w in zip(priced, mix)))
+                found = _bisect(evaluate_mix, ok, 0.0, 1.0, tol, seed_t)
+                if found is not None:
+                    assert found.cost is not None  # every lever is priced
+                    if best is None or found.cost < best_cost:
+                        best, best_cost = found, found.cost
             answer = best
-            method = (f"cost-weighted search: for each of {len(_simplex(len(levers)))} budget mixes on a simplex grid, stochastic "
+            method = (f"cost-weighted search: for each of {len(_simplex(len(priced)))} budget mixes on a simplex grid, stochastic "
                       "bisection of the budget with common random numbers"
                       + (" (brackets seeded by the mean-field approximation)" if use_meanfield else "") + "; the cheapest answer wins")
     finally:
         evaluator.close()
-    return PlanResult(target, levers, confidence, replicates, evaluator.seeds, evaluator.order, answer, evaluator.runs,
+    return PlanResult(target, priced, confidence, replicates, evaluator.seeds, evaluator.order, answer, evaluator.runs,
                       time.perf_counter() - started, scenario, method, notes)
 
 

@@ -860,7 +860,9 @@ def _flow_columns(
     """Positions (axes fraction) of the two bar columns of a flow diagram and the label font size,
     so that the longest label of each side ends :data:`FLOW_MARGIN` inside the figure; the font
     shrinks (down to 9 points) when the labels would leave the bands too little room."""
-    renderer = fig.canvas.get_renderer()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # attached by _new_figure
+    renderer = canvas.get_renderer()
     fig.draw_without_rendering()  # lay the axes out first
     box = ax.get_position()
 
@@ -928,7 +930,7 @@ def plot_flows(
     )
     width = 0.018
     top, bottom, gap = 0.93, 0.0, 0.012
-    fontsize = LEGEND_SIZE
+    fontsize: float = LEGEND_SIZE
     left_labels = [f"{labels[s]}  {number(round(out_total[s]))}" for s in left]
     right_labels = [f"{labels[s]}  {number(round(in_total[s]))}" for s in right]
     x_left, x_right, fontsize = _flow_columns(fig, ax, left_labels, right_labels, width, fontsize)
@@ -1185,7 +1187,9 @@ def _scenario_key(
     fig.legend(handles, key, loc="lower center", bbox_to_anchor=(0.5, y), ncols=ncols, fontsize=LEGEND_SIZE, frameon=False, borderaxespad=0.2)
     if rows > 1:  # keep the axes (and their tick labels) above every row of the key
         bottom = y + KEY_BAND * rows
-        fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
+        engine = fig.get_layout_engine()
+        assert isinstance(engine, ConstrainedLayoutEngine)  # figures of _new_figure
+        engine.set(rect=(0, bottom, 1, 1 - bottom))
 
 
 def _label_ends(ax: Axes, ends: list[tuple[str, float]], lang: str, baseline_delta: bool) -> None:

@@ -61,6 +61,34 @@ class Recorder:
     month of the event; waits and times to housing are logged one by one and summarised here.
     """
 
+    occupancy: np.ndarray
+    persons: np.ndarray
+    capacity: np.ndarray
+    queue_length: np.ndarray
+    flow: np.ndarray
+    flow_persons: np.ndarray
+    entries: np.ndarray
+    entries_persons: np.ndarray
+    offers: np.ndarray
+    refusals: np.ndarray
+    lettings: np.ndarray
+    lettings_unused: np.ndarray
+    occupancy_mean: np.ndarray
+    cost: np.ndarray
+    support_slots: np.ndarray
+    support_used: np.ndarray
+    support_cost: np.ndarray
+    prevented: np.ndarray
+    diverted: np.ndarray
+    migration: np.ndarray
+    migration_persons: np.ndarray
+    migration_out: np.ndarray
+    migration_in: np.ndarray
+    mobility_offers: np.ndarray
+    mobility_refusals: np.ndarray
+    initial: np.ndarray
+    initial_persons: np.ndarray
+
     def __init__(self, scenario: Scenario, seed: int, arrays: dict[str, np.ndarray]) -> None:
         self.scenario = scenario
         self.seed = seed

@@ -22,9 +22,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1109,7 +1109,8 @@ def key_messages(ds: xr.Dataset, lang: str = "fr", table: pd.DataFrame | None = 
             diffs = _street_at_horizon(ds, name, territory) - _street_at_horizon(ds, names[0], territory)
             delta = float(np.median(diffs))
             sized = -diffs if delta < 0 else diffs  # the band of the number said ("182 fewer [131 – 232]")
-            spread = _band(*np.quantile(sized, [0.1, 0.9]), lang) if diffs.size > 1 else ""
+            q10, q90 = np.quantile(sized, [0.1, 0.9])
+            spread = _band(float(q10), float(q90), lang) if diffs.size > 1 else ""
             key = "msg_scenario_less" if delta < 0 else "msg_scenario_more" if delta > 0 else "msg_scenario_same"
             sentence = text[key].format(
                 territory=label, scenario=scenario_title(name, lang), baseline=scenario_title(names[0], lang),
@@ -1171,8 +1172,8 @@ def limits(ds: xr.Dataset, lang: str = "fr") -> list[dict[str, str]]:
     if street is not None and "initial_occupancy_persons" in ds and ds.sizes.get("time", 0) > 1:
         first = select_scenario(ds, scenario_names(ds)[0])
         start = float(first["initial_occupancy_persons"].sel(state="street").sum("territory").mean() if "replicate" in first.dims else first["initial_occupancy_persons"].sel(state="street").sum())
-        month1 = first["occupancy_persons"].sel(state="street").isel(time=0).sum("territory")
-        month1 = float(month1.mean()) if "replicate" in month1.dims else float(month1)
+        street_month1 = first["occupancy_persons"].sel(state="street").isel(time=0).sum("territory")
+        month1 = float(street_month1.mean()) if "replicate" in street_month1.dims else float(street_month1)
         if start > 0 and month1 < 0.5 * start:
             out.append({"kind": "street_start", "text": text["limit_street_drop"].format(start=_number(start, lang), first=_number(month1, lang))})
     warm = _warmup_months(ds)

@@ -154,10 +154,9 @@ def sensitivity(
     else:
         from distributed import as_completed
 
-        from .ensemble import _cluster
+        from .ensemble import dask_client
 
-        client = _cluster(workers, scheduler)
-        try:
+        with dask_client(workers, scheduler) as client:
             futures = [client.submit(_evaluate_point, scenario, seeds, years, pt, texts, pure=False) for pt in points]
             done = 0
             for _ in as_completed(futures):
@@ -165,11 +164,6 @@ def sensitivity(
                 if done % max(1, len(points) // 10) == 0:
                     say(f"  {done}/{len(points)} points")
             values = client.gather(futures)
-        finally:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
     y = np.array(values, dtype=float)
     rows = []
     for j, output in enumerate(outputs):

@@ -142,9 +142,10 @@ class Indicator:
         elif base == "housed":
             series = persons_in(part, "housing")
         elif base == "cost":
-            series = total_cost(part)
-            if series is None:
+            cost = total_cost(part)
+            if cost is None:
                 raise TargetError(f"{self.describe()}: the results have no costs")
+            series = cost
         elif base == "persons":
             series = part.occupancy_persons.sel(state=state)
         elif base == "queue":

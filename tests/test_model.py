@@ -10,8 +10,8 @@ import xarray as xr
 
 from lda_sim.config import load_scenario
 from lda_sim.model import HousingModel
-from lda_sim.timebase import MONTH_DAYS
 from lda_sim.run import run_scenario
+from lda_sim.timebase import MONTH_DAYS
 from lda_sim.validation import write_one_queue_config
 
 DATA = Path(__file__).parent / "data"

@@ -8,7 +8,6 @@ and confidence q must therefore find the smallest c with 1 - C(c, a) >= q.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np

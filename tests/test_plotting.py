@@ -736,14 +736,14 @@ def test_indicators_say_which_median_they_show_and_why_shelters_are_flat(multi: 
     panels = {ax.get_gid().rsplit(":", 1)[1]: ax for ax in fig.axes if (ax.get_gid() or "").startswith("indicator:")}
     wait = panels["wait_housing"]
     assert "entrées du mois" in wait.get_title(loc="left")
-    run_lines = {l.get_gid().split(":", 1)[1]: l for l in wait.lines if (l.get_gid() or "").startswith("wait_run:")}
+    run_lines = {line.get_gid().split(":", 1)[1]: line for line in wait.lines if (line.get_gid() or "").startswith("wait_run:")}
     assert list(run_lines) == ["baseline", "plan"]
     from lda_sim.report import summary_by_scenario
 
     table = summary_by_scenario(multi).set_index(["scenario", "territory"])
     for name, line in run_lines.items():  # the dotted line is the figure of the summary table
         assert line.get_ydata()[0] == pytest.approx(table.loc[(name, "town"), "wait_housing"])
-    places = {l.get_gid().split(":", 1)[1]: l for l in panels["sheltered"].lines if (l.get_gid() or "").startswith("shelter_places:")}
+    places = {line.get_gid().split(":", 1)[1]: line for line in panels["sheltered"].lines if (line.get_gid() or "").startswith("shelter_places:")}
     expected = multi.capacity.sel(territory="town", state=["shelter"]).sum("state").sel(scenario="plan").median("replicate").values
     np.testing.assert_allclose(places["plan"].get_ydata(), expected)
     key = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
@@ -751,7 +751,8 @@ def test_indicators_say_which_median_they_show_and_why_shelters_are_flat(multi: 
 
 
 def test_comparison_chart_has_separators_whiskers_and_says_it_shows_means(multi: xr.Dataset) -> None:
-    from lda_sim.compare import INDICATORS as COMPARED, comparison_table, plot_comparison
+    from lda_sim.compare import INDICATORS as COMPARED
+    from lda_sim.compare import comparison_table, plot_comparison
 
     fig = plot_comparison(multi)
     drawn(fig)

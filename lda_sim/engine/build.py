@@ -213,11 +213,11 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["e_rate"], a["e_refusal"] = np.zeros((T, E)), np.zeros((T, E))
     a["e_ready"] = np.full((T, E), -1, np.int64)
     a["e_closed"] = np.zeros((T, E), np.bool_)
-    I = max(1, max(len(t.inflows) for t in territories))
+    n_inflows = max(1, max(len(t.inflows) for t in territories))
     a["inf_n"] = np.array([len(t.inflows) for t in territories], np.int64)
-    a["inf_rate"] = np.zeros((T, I))
-    a["inf_entry"], a["inf_cause"], a["inf_pop"] = (np.zeros((T, I), np.int64) for _ in range(3))
-    a["inf_stream"] = np.full((T, I), -1, np.int64)
+    a["inf_rate"] = np.zeros((T, n_inflows))
+    a["inf_entry"], a["inf_cause"], a["inf_pop"] = (np.zeros((T, n_inflows), np.int64) for _ in range(3))
+    a["inf_stream"] = np.full((T, n_inflows), -1, np.int64)
     a["prevented"], a["div_share"] = np.zeros((T, NC)), np.zeros((T, NC))
     a["div_to"] = np.full((T, NC), -1, np.int64)
     a["has_cause"] = np.zeros((T, NC), np.bool_)
@@ -239,16 +239,16 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["rule"] = np.zeros((T, S), np.int64)
     initial_streams: dict[tuple[int, int], int] = {}
     for ti, tc in enumerate(territories):
-        for s, n in tc.places.items():
-            a["places"][ti, s] = n
-        for s, per_class in tc.units.items():
-            a["units"][ti, s, : len(per_class)] = per_class
+        for si, n in tc.places.items():
+            a["places"][ti, si] = n
+        for si, per_class in tc.units.items():
+            a["units"][ti, si, : len(per_class)] = per_class
         row = []
-        for s in states:
-            law = tc.stays.get(s.index)
+        for state in states:
+            law = tc.stays.get(state.index)
             if law is not None:
-                a["stay_law"][ti, s.index] = laws.index(law)
-            edges, acc, cumulative = pathway.out_transitions(s.name, "stay"), 0.0, []
+                a["stay_law"][ti, state.index] = laws.index(law)
+            edges, acc, cumulative = pathway.out_transitions(state.name, "stay"), 0.0, []
             for t in edges:
                 acc += tc.edges[t.index].weight
                 cumulative.append(acc)
@@ -283,10 +283,10 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["stay_cum"] = np.zeros((T, S, K))
     a["stay_n"] = i2()
     for ti, row in enumerate(stay_lists):
-        for s, (edges, cumulative) in enumerate(row):
-            a["stay_tr"][ti, s, : len(edges)] = edges
-            a["stay_cum"][ti, s, : len(edges)] = cumulative
-            a["stay_n"][ti, s] = len(edges)
+        for si, (indices, cumulative) in enumerate(row):
+            a["stay_tr"][ti, si, : len(indices)] = indices
+            a["stay_cum"][ti, si, : len(indices)] = cumulative
+            a["stay_n"][ti, si] = len(indices)
     # --- streams, in the order the Python engine created them (names key them, not order) ---
     for ti, tc in enumerate(territories):
         for i, f in enumerate(tc.inflows):

@@ -29,7 +29,7 @@ HEAP_COLUMNS = 6
 class KernelStateType(types.StructRef):
     """Numba type of the kernel state."""
 
-    def preprocess_fields(self, fields):  # type: ignore[no-untyped-def]
+    def preprocess_fields(self, fields):
         return tuple((name, types.unliteral(typ)) for name, typ in fields)
 
 
@@ -404,7 +404,7 @@ def new_state(  # noqa: PLR0913
     refused,
 ):
     """The kernel state from its arrays (one argument per field of :data:`FIELDS`, in order)."""
-    st = structref.new(KERNEL_STATE)
+    st = structref.new(KERNEL_STATE)  # type: ignore[call-arg, var-annotated]  # a numba intrinsic, typed by numba
     st.clock = clock
     st.counters = counters
     st.h_seed = h_seed
