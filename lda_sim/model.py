@@ -275,6 +275,16 @@ class HousingModel(mesa.Model):
         """Events processed so far (the kernel's and Mesa's)."""
         return int(self._counters[k.C_EVENTS])
 
+    def run_months(self, months: int) -> None:
+        """Run ``months`` reporting months further (to the end of a month, not past the horizon):
+        ``run_for(365)`` stops a quarter of a day before the end of the twelfth month."""
+        done = int(round(self.time / MONTH_DAYS))
+        self.run_until(min(self.horizon, (done + int(months)) * MONTH_DAYS))
+
+    def run_years(self, years: float) -> None:
+        """Run ``years`` years further (whole reporting months: ``round(12 * years)``)."""
+        self.run_months(int(round(12 * years)))
+
     def run(self) -> xr.Dataset:
         """Run to the scenario's horizon and return the dataset."""
         self.run_until(self.horizon)

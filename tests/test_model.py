@@ -180,3 +180,13 @@ def test_an_absurd_inflow_stops_with_a_clear_error(tmp_path: Path) -> None:
     model = HousingModel(load_scenario(scenario, years=1), max_households=20_000)
     with pytest.raises(EngineLimitError, match="more than 20,000 households alive at once"):
         model.run_until(model.horizon)
+
+
+def test_run_years_and_months_end_on_month_ends() -> None:
+    model = HousingModel(load_scenario(DATA / "scenario_small.yaml", years=2))
+    model.run_years(1)
+    assert model.dataset().sizes["time"] == 12 and model.time == 12 * MONTH_DAYS
+    model.run_months(3)
+    assert model.dataset().sizes["time"] == 15
+    model.run_years(5)  # not past the horizon
+    assert model.dataset().sizes["time"] == 24 and model.time == model.horizon
