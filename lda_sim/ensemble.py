@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +128,35 @@ def plan_runs(
     return specs
 
 
+#: Scenarios this process loaded, by (file, years, overrides), with the modification times of the
+#: files they were read from: a worker running many replicates of one scenario reads it once.
+_LOADED: dict[tuple[Any, ...], tuple[tuple[tuple[str, int], ...], Any]] = {}
+_LOADED_MAX = 16
+
+
+def _stamps(files: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    return tuple((f, os.stat(f).st_mtime_ns if os.path.exists(f) else -1) for f in files)
+
+
+def loaded_scenario(spec: RunSpec) -> Any:
+    """The scenario of ``spec`` with its seed, loaded once per process while its files are
+    unchanged (each model builds its own policies, so runs never share state through it)."""
+    key = (spec.scenario, spec.years, spec.overrides)
+    cached = _LOADED.get(key)
+    if cached is not None and _stamps([f for f, _ in cached[0]]) == cached[0]:
+        scenario = cached[1]
+    else:
+        scenario = load_scenario(spec.scenario, years=spec.years, overrides=dict(spec.overrides))
+        files = [spec.scenario, scenario.pathway.file, *(t.file for t in scenario.territories)]
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = (_stamps(files), scenario)
+    return replace(scenario, seed=int(spec.seed))
+
+
 def run_one(spec: RunSpec) -> xr.Dataset:
     """Run one spec in this process and return its dataset."""
-    return run_scenario(load_scenario(spec.scenario, years=spec.years, seed=spec.seed, overrides=dict(spec.overrides)))
+    return run_scenario(loaded_scenario(spec))
 
 
 def run_to_file(spec: RunSpec, path: str) -> str:

@@ -151,3 +151,21 @@ def test_cli_run_with_replicates_and_sweep(scheduler: str, tmp_path: Path) -> No
     result = runner.invoke(main, ["sweep", SMALL, "--vary", f"{PLACES}=250,-5", "--years", "1", "--scheduler", scheduler, "--out", str(bad)])
     assert result.exit_code == 1 and "run failed" in result.stderr and f"{PLACES}=-5.0" in result.stderr
     assert bad.exists()  # the finished runs are written, the failed ones NaN
+
+
+def test_a_worker_loads_a_scenario_once_for_its_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lda_sim.ensemble as ensemble
+    from lda_sim.config import load_scenario
+    from lda_sim.run import run_scenario
+
+    calls = []
+    real = ensemble.load_scenario
+    monkeypatch.setattr(ensemble, "load_scenario", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(ensemble, "_LOADED", {})
+    first, second = RunSpec(SMALL, 5, 0.5), RunSpec(SMALL, 6, 0.5)
+    a, b = run_one(first), run_one(second)
+    assert len(calls) == 1  # the second replicate reused the loaded scenario
+    for spec, ds in ((first, a), (second, b)):
+        fresh = run_scenario(load_scenario(SMALL, years=0.5, seed=spec.seed))
+        xr.testing.assert_identical(ds.drop_attrs(), fresh.drop_attrs())
+        assert ds.attrs["seed"] == spec.seed
