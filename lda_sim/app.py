@@ -254,7 +254,7 @@ def Results(outcome: Outcome) -> None:
             label="Télécharger le rapport (HTML)", mime_type="text/html",
         )
         writer = dash.slides_writer()
-        if writer is not None:  # the slides hook: lights up once lda_sim.report offers write_slides
+        if writer is not None:  # python-pptx installed (the app and test extras have it)
             solara.FileDownload(
                 lambda: _slides(writer, ds, outcome, lang), filename=f"{outcome.netcdf.stem}.{lang}.pptx",
                 label="Télécharger les diapositives (PPTX)",

@@ -513,15 +513,16 @@ def comparison_figure(ds: xr.Dataset, territory: str) -> Figure:
 
 
 def slides_writer() -> Callable[..., Any] | None:
-    """Hook for the slides download (issue 16, part 3, built in another branch).
+    """The slides writer for the download button (:func:`lda_sim.slides.write_slides`, called as
+    ``write_slides(ds, path, lang=...)``), or None where python-pptx is not installed: the page
+    then shows no slides button."""
+    import importlib.util
 
-    Returns ``lda_sim.report.write_slides`` (expected as ``write_slides(ds, path, lang=...)``,
-    writing a pptx deck) once the report module offers it, else None: the page then shows no
-    slides button. Nothing else needs to change when the slides land.
-    """
-    from . import report
+    if importlib.util.find_spec("pptx") is None:
+        return None
+    from .slides import write_slides
 
-    return getattr(report, "write_slides", None)
+    return write_slides
 
 
 __all__: Sequence[str] = (

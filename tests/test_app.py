@@ -240,6 +240,7 @@ def test_dashboard_end_to_end_in_chromium(app_url, tmp_path):
             assert ds.sizes["replicate"] == 2 and ds.sizes["time"] == 3
             assert f"{captured} logements captés en IML" in ds.attrs["dashboard_levers"]
             assert page.get_by_role("button", name="Télécharger le rapport (HTML)").is_visible()
+            assert page.get_by_role("button", name="Télécharger les diapositives (PPTX)").is_visible()
         finally:
             browser.close()
     assert screenshot.stat().st_size > 20_000
