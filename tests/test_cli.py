@@ -397,3 +397,14 @@ def test_run_summary_speaks_the_language_asked(tmp_path: Path) -> None:
     assert fr.exit_code == 0 and en.exit_code == 0, fr.output + en.output
     assert "rue (début→fin)" in fr.stdout and "attente logement" in fr.stdout and "street" not in fr.stdout
     assert "street (start→end)" in en.stdout and "rue" not in en.stdout
+
+
+def test_usage_errors_are_one_line(tmp_path: Path) -> None:
+    data = Path(__file__).parent / "data" / "scenario_small.yaml"
+    result = invoke("run", data, "--out", tmp_path / "x.nc", "--seed", str(10**23))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("lda-sim: error: ") and " run: " in lines[0] and "--seed" in lines[0]
+    assert not (tmp_path / "x.nc").exists()
+    unknown = invoke("run", data, "--out", tmp_path / "x.nc", "--no-such-option")
+    assert unknown.exit_code == 2 and len(unknown.output.strip().splitlines()) == 1
