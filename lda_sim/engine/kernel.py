@@ -703,9 +703,9 @@ def letting_rate(st, t: int, s: int) -> float:
 def _record_wait(st, t: int, s: int, days: float) -> None:
     n = st.counters[C_NWAIT]
     if n >= len(st.w_val):
-        st.w_val = _grown_f8(st.w_val)
-        st.w_where = _grown_i4(st.w_where)
-        st.w_month = _grown_i4(st.w_month)
+        st.w_val = _doubled_f8(st.w_val)
+        st.w_where = _doubled_i4(st.w_where)
+        st.w_month = _doubled_i4(st.w_month)
     st.w_val[n] = days
     st.w_where[n] = t * len(st.cap_kind) + s
     st.w_month[n] = st.counters[C_MONTH]
@@ -716,34 +716,13 @@ def _record_wait(st, t: int, s: int, days: float) -> None:
 def _record_time_to_housing(st, t: int, days: float) -> None:
     n = st.counters[C_NTTH]
     if n >= len(st.th_val):
-        st.th_val = _grown_f8(st.th_val)
-        st.th_terr = _grown_i4(st.th_terr)
-        st.th_month = _grown_i4(st.th_month)
+        st.th_val = _doubled_f8(st.th_val)
+        st.th_terr = _doubled_i4(st.th_terr)
+        st.th_month = _doubled_i4(st.th_month)
     st.th_val[n] = days
     st.th_terr[n] = t
     st.th_month[n] = st.counters[C_MONTH]
     st.counters[C_NTTH] = n + 1
-
-
-@njit(cache=True)
-def _grown_f8(a):
-    b = np.empty(max(16, 2 * len(a)), np.float64)
-    b[: len(a)] = a
-    return b
-
-
-@njit(cache=True)
-def _grown_i4(a):
-    b = np.empty(max(16, 2 * len(a)), np.int32)
-    b[: len(a)] = a
-    return b
-
-
-@njit(cache=True)
-def _grown_i8(a):
-    b = np.empty(max(16, 2 * len(a)), np.int64)
-    b[: len(a)] = a
-    return b
 
 
 @njit(cache=True)
@@ -781,7 +760,7 @@ def _log(st, slot: int, state: int, now: float) -> None:
 def _push_pending(st, t: int, s: int) -> None:
     n = st.counters[C_PENDING]
     if n >= len(st.pending):
-        st.pending = _grown_i8(st.pending)
+        st.pending = _doubled_i8(st.pending)
     st.pending[n] = t * len(st.cap_kind) + s
     st.counters[C_PENDING] = n + 1
 
@@ -846,6 +825,22 @@ def _resized_i8(a, m: int):
     b = np.zeros(m, np.int64)
     b[: len(a)] = a
     return b
+
+
+@njit(cache=True)
+def _doubled_f8(a):
+    """A copy of a log array with twice the room (at least 16)."""
+    return _resized_f8(a, max(16, 2 * len(a)))
+
+
+@njit(cache=True)
+def _doubled_i4(a):
+    return _resized_i4(a, max(16, 2 * len(a)))
+
+
+@njit(cache=True)
+def _doubled_i8(a):
+    return _resized_i8(a, max(16, 2 * len(a)))
 
 
 @njit(cache=True)
