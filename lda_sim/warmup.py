@@ -25,7 +25,9 @@ def is_compiled() -> bool:
 
 def compile_engine() -> float:
     """Compile (or load) every kernel function; return the seconds it took."""
+    from .allocation import fcfs
     from .config import load_scenario
+    from .engine.build import LAW_FIELDS
     from .model import HousingModel
     from .validation import write_one_queue_config
 
@@ -40,7 +42,7 @@ def compile_engine() -> float:
         model.run_for(30)
         model.add_capacity(territory, shelter, 1)
         model.remove_capacity(territory, shelter, 1)
-        model.set_priority_rule(territory, shelter, __import__("lda_sim.allocation", fromlist=["fcfs"]).fcfs)
+        model.set_priority_rule(territory, shelter, fcfs)
         model.set_transitions(territory, closed=[], ready_after={})
         model.schedule(model.time + 1.0, lambda a, b: None, None, None)
         territory.waiting[shelter].best()
@@ -52,6 +54,5 @@ def compile_engine() -> float:
         kernel.set_share_to_homeless(model._st, 0, shelter, 0.0)
         kernel.close_transition(model._st, 0, 0)
         kernel.take_slides(model._st)
-        kernel.set_laws(model._st, *(model._a[name] for name in
-                                     ("law_code", "law_a", "law_b", "law_off", "law_n", "law_lbtotal", "emp_edges", "emp_cum", "emp_lbcum")))
+        kernel.set_laws(model._st, *(model._a[name] for name in LAW_FIELDS))
     return time.perf_counter() - started
