@@ -862,6 +862,7 @@ def load_scenario(
         plain = unwrap(policy_spec, policy_file, where, wrapped)
         records.extend(wrapped)
         policies.append(build_policy(plain, file=policy_file, where=where, pathway=pathway, territories=names, start=start_month))
+        policies[-1].check_territories(territories)
     household_class = _household_class(spec["household"], file) if "household" in spec else None
     mobility = None
     if "mobility" in spec:
@@ -902,7 +903,8 @@ def expected_households(scenario: Scenario) -> float:
     as households, an upper bound) plus the inflows over the horizon."""
     initial = sum(count for t in scenario.territories for _, count in t.initial.values())
     inflow = sum(i.households_per_year for t in scenario.territories for i in t.inflows)
-    return float(initial) + inflow * scenario.years
+    projected = sum(p.extra_households(scenario.territories, scenario.years) for p in scenario.policies if hasattr(p, "extra_households"))
+    return float(initial) + inflow * scenario.years + projected
 
 
 def check_run_size(scenario: Scenario) -> None:

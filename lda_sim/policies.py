@@ -22,7 +22,7 @@ from .allocation import resolve_rule
 from .errors import ConfigError
 from .imports import import_subclass
 from .laws import StayLaw, make_law
-from .timebase import MONTH_DAYS
+from .timebase import MONTH_DAYS, day_of, end_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import HousingModel
@@ -32,6 +32,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class Policy:
     """A lever with a timeline (``start``, optional ``end``, optional ``territories``).
+
+    ``start`` and ``end`` are months (``2027-03``: from the start of March; to the end of March) or
+    dates (``2027-03-15``: from the start of that day; to the end of it); see
+    :mod:`lda_sim.timebase` for how a date is placed on the model's clock.
 
     Subclasses check their fields in :meth:`validate` (raising :class:`ConfigError` via
     :meth:`error`) and act in :meth:`install`, called once when the model is built.
@@ -45,8 +49,9 @@ class Policy:
         self.where = where
         self.pathway = pathway
         self.note = spec.get("note", "")
+        self.scenario_start = start
         self.start_day = self._day(spec["start"], "start", start)
-        self.end_day = self._day(spec["end"], "end", start) + MONTH_DAYS if "end" in spec else math.inf
+        self.end_day = self._day(spec["end"], "end", start, end=True) if "end" in spec else math.inf
         if self.end_day <= self.start_day:
             self.error("end", f"end {spec['end']} is before start {spec['start']}")
         names = spec.get("territories", territories)
@@ -60,11 +65,16 @@ class Policy:
     def error(self, field: str, message: str) -> None:
         raise ConfigError(self.file, f"{self.where}.{field}" if field else self.where, message)
 
-    def _day(self, month: str, field: str, start: np.datetime64) -> float:
-        offset = int((np.datetime64(month, "M") - start).astype(int))
-        if offset < 0:
-            self.error(field, f"{month} is before the scenario starts ({start})")
-        return offset * MONTH_DAYS
+    def _day(self, when: str, field: str, start: np.datetime64, *, end: bool = False) -> float:
+        """Model time of a month ``YYYY-MM`` or a date ``YYYY-MM-DD``: its start, or with ``end``
+        its end (a policy's ``end`` is the last month or day it is in force)."""
+        try:
+            day = end_of(when, start) if end else day_of(when, start)
+        except ValueError as exc:
+            self.error(field, str(exc))
+        if day_of(when, start) < 0:
+            self.error(field, f"{when} is before the scenario starts ({start})")
+        return day
 
     def state(self, field: str, *, capacity: tuple[str, ...] | None = None) -> State:
         """The pathway state named by ``spec[field]``, optionally of given capacity kinds."""
@@ -116,6 +126,14 @@ class Policy:
     # --- to implement --------------------------------------------------------------------------
     def validate(self) -> None:
         """Check the configuration against the pathway (load time)."""
+
+    def check_territories(self, configs: list[Any]) -> None:
+        """Check the configuration against the loaded territories (load time, after validate)."""
+
+    def extra_households(self, configs: list[Any], years: float) -> float:
+        """Households this policy adds to a run of ``years`` beyond the territories' own inflows,
+        about (for the run-size guard of :func:`lda_sim.config.check_run_size`)."""
+        return 0.0
 
     def install(self, model: HousingModel) -> None:
         """Schedule this policy's events on ``model``."""
@@ -264,31 +282,226 @@ class Transformation(Policy):
 
 
 class CapacityChange(Policy):
-    """Places or units opened (positive) or closed as they empty (negative), e.g. fewer hotel nights."""
+    """Places or units opened (positive) or closed as they empty (negative), e.g. fewer hotel nights:
+    ``change_per_year`` spread over the months of the timeline, or ``change`` all at once on the
+    ``start`` date (a delivery or a closure on an exact day, ``start: 2027-03-15``)."""
 
     type_name = "capacity_change"
 
     def validate(self) -> None:
         self.target = self.state("state", capacity=("shelter", "units"))
         self.shares = self.size_mix() if self.target.capacity_kind == "units" else [1.0]
+        given = [key for key in ("change_per_year", "change") if key in self.spec]
+        if len(given) != 1:
+            self.error("change_per_year" if not given else "change", "give 'change_per_year' (spread over months) or 'change' (all on the start date), not both"
+                       if given else "missing: 'change_per_year' (spread over months) or 'change' (all on the start date)")
+        self.once = "change" in self.spec
+        if self.once and not float(self.spec["change"]).is_integer():
+            self.error("change", f"expected a whole number of places or units, got {self.spec['change']!r}")
 
     def install(self, model: HousingModel) -> None:
         self._model = model
-        change = float(self.spec["change_per_year"])
+        change = float(self.spec["change" if self.once else "change_per_year"])
         self.sign = 1 if change >= 0 else -1
+        if self.once:
+            self._amounts = _split(int(abs(change)), self.shares)
+            self.at_start(model, self.apply_once)
+            return
         self._spreads = {t.index: _Spread(abs(change), self.shares) for t in self.territories(model)}
         self.monthly(model, self.apply)
 
+    def _change(self, territory: Territory, amounts: list[int]) -> None:
+        for size_class, n in enumerate(amounts):
+            if not n:
+                continue
+            cls = size_class if self.target.capacity_kind == "units" else None
+            if self.sign > 0:
+                self._model.add_capacity(territory, self.target.index, n, cls)
+            else:
+                self._model.remove_capacity(territory, self.target.index, n, cls)
+
     def apply(self) -> None:
         for territory in self.territories(self._model):
-            for size_class, n in enumerate(self._spreads[territory.index].next_month()):
-                if not n:
-                    continue
-                cls = size_class if self.target.capacity_kind == "units" else None
-                if self.sign > 0:
-                    self._model.add_capacity(territory, self.target.index, n, cls)
-                else:
-                    self._model.remove_capacity(territory, self.target.index, n, cls)
+            self._change(territory, self._spreads[territory.index].next_month())
+
+    def apply_once(self) -> None:
+        for territory in self.territories(self._model):
+            self._change(territory, self._amounts)
+
+
+def _split(amount: int, shares: list[float]) -> list[int]:
+    """``amount`` whole units split by ``shares`` (largest remainders: they add up to ``amount``)."""
+    exact = [amount * share for share in shares]
+    whole = [math.floor(x + 1e-9) for x in exact]
+    for i in sorted(range(len(shares)), key=lambda i: whole[i] - exact[i])[: amount - sum(whole)]:
+        whole[i] += 1
+    return whole
+
+
+class SeasonalCapacity(Policy):
+    """Places opened every year for a season, e.g. the winter plan (plan hivernal): ``places``
+    extra places of a shelter ``state`` from ``opens`` (``MM-DD``, default ``11-01``) to
+    ``closes`` (the last day open, default ``03-31``), within the policy's timeline.
+
+    The places open at the start of the opening day and close at the end of the closing day, as
+    they empty: nobody is put out, and places still occupied close when their occupants leave
+    (the model's ``remove_capacity``). A timeline that starts within a season opens the places at
+    once; one that ends within a season closes them at its end.
+    """
+
+    type_name = "seasonal_capacity"
+
+    def validate(self) -> None:
+        self.target = self.state("state", capacity=("shelter",))
+        places = self.spec["places"]
+        if not float(places).is_integer() or places <= 0:
+            self.error("places", f"expected a positive whole number of places, got {places!r}")
+        self.places = int(places)
+        self.season = []
+        for key, default in (("opens", "11-01"), ("closes", "03-31")):
+            day = str(self.spec.get(key, default))
+            if day == "02-29":
+                self.error(key, "02-29 is not a day of every year: use 02-28 or 03-01")
+            try:
+                day_of(f"2001-{day}", np.datetime64("2001-01", "M"))  # a real day of a (non-leap) year
+            except ValueError:
+                self.error(key, f"{day!r} is not a day of the year (MM-DD)")
+            self.season.append(day)
+
+    def seasons(self, horizon: float) -> list[tuple[float, float]]:
+        """The (opening, closing) model times of the seasons within the timeline and the horizon."""
+        start = self.scenario_start
+        opens, closes = self.season
+        wraps = closes < opens  # the season runs over the new year (November to March)
+        first_year = int(str(start)[:4]) - 1
+        last = min(self.end_day, horizon)
+        out = []
+        for year in range(first_year, first_year + int(last / 365.25) + 3):
+            begin = day_of(f"{year:04d}-{opens}", start)
+            end = end_of(f"{year + int(wraps):04d}-{closes}", start)
+            begin, end = max(begin, self.start_day), min(end, self.end_day)
+            if begin < end and begin < horizon:
+                out.append((begin, end))
+        return out
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        for begin, end in self.seasons(model.horizon):
+            if begin <= 0:
+                self.open()
+            else:
+                model.schedule_event(self.open, at=begin)
+            if end <= model.horizon:
+                model.schedule_event(self.close, at=end)
+
+    def open(self) -> None:
+        for territory in self.territories(self._model):
+            self._model.add_capacity(territory, self.target.index, self.places)
+
+    def close(self) -> None:
+        for territory in self.territories(self._model):
+            self._model.remove_capacity(territory, self.target.index, self.places)
+
+    def describe(self) -> str:
+        return f"{self.type_name}: {self.places} places of {self.target.name} from {self.season[0]} to {self.season[1]} every year"
+
+
+class InflowProjection(Policy):
+    """A projection of arrivals: the rate of an inflow by calendar year, set on each 1 January.
+
+    ``households_per_year`` maps years to the rate of the inflow of ``cause`` (``{2026: 550,
+    2027: 600}``): a year not given holds the rate of the last year given before it; before the
+    first year given, the territory's own rate. Or ``growth_per_year``: the rates of the inflows
+    (of ``cause``, or all) grow by this share every 1 January after ``start`` (0.03: +3 % a year).
+    At ``end`` the territory's own rates come back.
+    """
+
+    type_name = "inflow_projection"
+
+    def validate(self) -> None:
+        from .schema import CAUSES
+
+        self.cause = self.spec.get("cause")
+        if self.cause is not None and self.cause not in CAUSES:
+            self.error("cause", f"unknown cause {self.cause!r} (causes: {', '.join(CAUSES)})")
+        given = [key for key in ("households_per_year", "growth_per_year") if key in self.spec]
+        if len(given) != 1:
+            self.error(given[-1] if given else "households_per_year",
+                       "give 'households_per_year' (rates by year) or 'growth_per_year', not both" if given
+                       else "missing: 'households_per_year' (rates by year, {2026: 550, ...}) or 'growth_per_year'")
+        self.rates: dict[int, float] = {}
+        self.growth = float(self.spec.get("growth_per_year", 0.0))
+        if "households_per_year" in self.spec:
+            if self.cause is None:
+                self.error("cause", "missing: the cause whose inflow 'households_per_year' projects")
+            for key, rate in self.spec["households_per_year"].items():
+                if float(rate) <= 0:
+                    self.error(f"households_per_year.{key}", "a rate of 0 stops the inflow for good in this engine (no arrival is drawn "
+                               "after it): to stop arrivals for a while, use a prevention policy (reduce: {cause: 1})")
+                self.rates[int(key)] = float(rate)
+            self.first_year = min(self.rates)
+
+    def check_territories(self, configs: list[Any]) -> None:
+        """Each territory of the policy has an inflow of ``cause`` with a positive rate (an inflow
+        at rate 0 draws no arrivals: its rate cannot be raised later)."""
+        for config in configs:
+            if config.name not in self.territory_names:
+                continue
+            inflows = [f for f in config.inflows if self.cause in (None, f.cause)]
+            if not inflows:
+                self.error("cause", f"territory {config.name!r} has no inflow of cause {self.cause!r} ({config.file})")
+            for f in inflows:
+                if f.households_per_year <= 0:
+                    self.error("cause", f"the {f.cause} inflow of {config.name!r} has a rate of 0 ({config.file}): "
+                               "the engine draws no arrivals for it, so a projection cannot raise it; give it a positive rate")
+
+    def extra_households(self, configs: list[Any], years: float) -> float:
+        """The largest projected rate over the run, less the inflows' own, times the horizon."""
+        base = sum(f.households_per_year for c in configs if c.name in self.territory_names for f in c.inflows if self.cause in (None, f.cause))
+        if self.rates:
+            n = sum(1 for c in configs if c.name in self.territory_names)
+            return max(0.0, max(self.rates.values()) * n - base) * years
+        return max(0.0, base * ((1 + self.growth) ** math.ceil(years + 1) - 1)) * years
+
+    def rate(self, base: float, year: int) -> float:
+        """The rate in calendar ``year`` of an inflow whose own rate is ``base``."""
+        if self.rates:
+            given = [y for y in self.rates if y <= year]
+            return self.rates[max(given)] if given else base
+        return base * (1 + self.growth) ** (year - self.start_year)
+
+    def install(self, model: HousingModel) -> None:
+        self._model = model
+        start = self.scenario_start
+        self.start_year = _year_at(self.start_day, start)
+        self._inflows = [
+            (t, i, f.households_per_year) for t in self.territories(model)
+            for i, f in enumerate(t.config.inflows) if self.cause in (None, f.cause)
+        ]
+        self.at_start(model, self.apply)
+        last = min(self.end_day, model.horizon)
+        for year in range(self.start_year + 1, _year_at(last, start) + 1):
+            at = day_of(f"{year:04d}-01", start)
+            if self.start_day < at < last:
+                model.schedule_event(self.apply, at=at)
+        if math.isfinite(self.end_day) and self.end_day <= model.horizon:
+            model.schedule_event(self.stop, at=self.end_day)
+
+    def apply(self) -> None:
+        """Set the rates of the calendar year of the model's time (at the start, each 1 January)."""
+        year = _year_at(max(self._model.time, self.start_day), self.scenario_start)
+        for territory, inflow, base in self._inflows:
+            self._model.set_inflow_rate(territory, inflow, self.rate(base, year))
+
+    def stop(self) -> None:
+        for territory, inflow, base in self._inflows:
+            self._model.set_inflow_rate(territory, inflow, base)
+
+
+def _year_at(day: float, start: np.datetime64) -> int:
+    """The calendar year at model time ``day``."""
+    month = np.datetime64(start, "M") + np.timedelta64(int(math.floor(day / MONTH_DAYS + 1e-9)), "M")
+    return int(str(month)[:4])
 
 
 class Prevention(Policy):
@@ -426,7 +639,10 @@ class PathwayDoctrine(Policy):
 
 
 POLICY_TYPES: dict[str, type[Policy]] = {
-    cls.type_name: cls for cls in (Production, IMLCapture, Transformation, CapacityChange, Prevention, Support, Allocation, PathwayDoctrine)
+    cls.type_name: cls for cls in (
+        Production, IMLCapture, Transformation, CapacityChange, SeasonalCapacity, InflowProjection, Prevention, Support, Allocation,
+        PathwayDoctrine,
+    )
 }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .timebase import DAY_OF_YEAR_PATTERN, WHEN_PATTERN
+
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 STATE_KINDS = ("street", "shelter", "housing", "exit")
@@ -325,7 +327,8 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
 )
 
 MONTH = {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "description": "YYYY-MM"}
-_TIMELINE = {"start": MONTH, "end": MONTH, "territories": {"type": "array", "items": {"type": "string"}, "minItems": 1}, "note": {"type": "string"}}
+WHEN = {"type": "string", "pattern": WHEN_PATTERN, "description": "YYYY-MM (a month) or YYYY-MM-DD (a day)"}
+_TIMELINE = {"start": WHEN, "end": WHEN, "territories": {"type": "array", "items": {"type": "string"}, "minItems": 1}, "note": {"type": "string"}}
 _SIZE_MIX = mix(description="Size classes of the new units")
 
 POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -371,9 +374,42 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             **_TIMELINE,
             "state": {"type": "string"},
             "change_per_year": sourced({"type": "number", "minimum": -MAX_CAPACITY, "maximum": MAX_CAPACITY}, "Places or units added (positive) or closed (negative) per year"),
+            "change": sourced(
+                {"type": "integer", "minimum": -MAX_CAPACITY, "maximum": MAX_CAPACITY},
+                "Places or units added (positive) or closed (negative) all at once on the start date (instead of change_per_year)",
+            ),
             "size_mix": _SIZE_MIX,
         },
-        ("type", "start", "state", "change_per_year"),
+        ("type", "start", "state"),
+    ),
+    "seasonal_capacity": _object(
+        {
+            "type": {"const": "seasonal_capacity"},
+            **_TIMELINE,
+            "state": {"type": "string", "description": "A shelter state"},
+            "places": number(1, MAX_CAPACITY, integer=True, description="Places opened each season in each territory"),
+            "opens": {"type": "string", "pattern": DAY_OF_YEAR_PATTERN, "description": "First day of the season, MM-DD (default 11-01)"},
+            "closes": {"type": "string", "pattern": DAY_OF_YEAR_PATTERN, "description": "Last day of the season, MM-DD (default 03-31); places close as they empty"},
+        },
+        ("type", "start", "state", "places"),
+    ),
+    "inflow_projection": _object(
+        {
+            "type": {"const": "inflow_projection"},
+            **_TIMELINE,
+            "cause": {"type": "string", "description": "Cause of the inflow projected (default with growth_per_year: every inflow)"},
+            "households_per_year": sourced(
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"pattern": r"^\d{4}$"},
+                    "additionalProperties": number(0, MAX_HOUSEHOLDS_PER_YEAR, description="Rate from 1 January of the year"),
+                },
+                "Rate of the inflow by calendar year, from 1 January; a year not given holds the last rate given",
+            ),
+            "growth_per_year": sourced({"type": "number", "exclusiveMinimum": -1, "maximum": 1}, "Yearly growth of the rates, every 1 January after start (0.03: +3 % a year)"),
+        },
+        ("type", "start"),
     ),
     "prevention": _object(
         {

@@ -126,6 +126,12 @@ class TerritoryView:
         return self._row("sup_share")
 
     @property
+    def inflow_rates(self) -> np.ndarray:
+        """Rate of each of the territory's inflows now (households per year, in the order of
+        ``config.inflows``), as set by ``HousingModel.set_inflow_rate``."""
+        return self._row("inf_rate")[: len(self.config.inflows)]
+
+    @property
     def support_slots(self) -> int:
         return int(self._row("support_slots"))
 
