@@ -27,6 +27,23 @@ territory_option = click.option(
 )
 
 
+#: ``--until`` and ``--snapshot`` of ``run`` and ``sweep``.
+until_option = click.option(
+    "--until", default=None, metavar="YYYY-MM",
+    help="Last month of the run, instead of --years: the run ends at the end of that month (e.g. 2030-12).",
+)
+snapshot_option = click.option(
+    "--snapshot", "snapshots", multiple=True, metavar="YYYY-MM-DD",
+    help="Also record the stocks at the start of this day (repeat for several; added to the scenario's 'snapshots'): "
+         "dataset variables snapshot_occupancy, snapshot_capacity... along a `snapshot` dimension.",
+)
+
+
+def _horizon(years: float | None, until: str | None) -> None:
+    if years is not None and until is not None:
+        _fail("give the horizon as --years or --until, not both")
+
+
 #: How much the commands say on stderr: 0 quiet (-q: errors only), 1 normal, 2 verbose (-v).
 VERBOSITY = {"level": 1}
 
@@ -127,10 +144,12 @@ def main(verbose: bool = False, quiet: bool = False) -> None:
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None, help="Where each finished run is kept until combined (default: OUT.runs); rerunning resumes from it.")
 @click.option("--trajectories", "trajectories", type=click.Path(dir_okay=False), default=None, help="Also write every household's entries and moves to this table (Parquet, or CSV if it ends in .csv); one scenario only.")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=None, help="Multiply every volume (inflows, initial populations, places, units, stocks) by this factor, e.g. 0.1 for a quick national run; not with Dask.")
+@until_option
+@snapshot_option
 def run(
     scenarios: tuple[str, ...], out: str, seed: int | None, years: float | None, charts: str | None, lang: str,
     replicates: int | None, workers: int | None, scheduler: str | None, runs_dir: str | None, trajectories: str | None = None,
-    scale: float | None = None,
+    scale: float | None = None, until: str | None = None, snapshots: tuple[str, ...] = (),
 ) -> None:
     """Run one or more SCENARIO files (YAML), write the results to --out and print a summary.
 
@@ -149,7 +168,10 @@ def run(
         _fail("--trajectories records one run: give a single scenario, without --replicates, --workers or --scheduler")
     if scale is not None and (replicates or workers or scheduler):
         _fail("--scale applies to runs in this process: drop --replicates, --workers and --scheduler, or scale with a sweep")
-    loaded = [_load(path, seed=seed, years=years) for path in scenarios]
+    _horizon(years, until)
+    loaded = [_load(path, seed=seed, years=years, until=until, snapshots=snapshots) for path in scenarios]
+    if until is not None:
+        years = loaded[0].years  # the runs on Dask are given the horizon in years
     if scale is not None:
         from .config import check_run_size
         from .scaling import scale_scenario
@@ -173,7 +195,7 @@ def run(
     if replicates or workers or scheduler:
         from .ensemble import plan_runs
 
-        specs = plan_runs(scenarios, seed=run_seed, replicates=replicates, years=years)
+        specs = plan_runs(scenarios, seed=run_seed, replicates=replicates, years=years, snapshots=snapshots)
         ds = _run_ensemble(specs, out, runs_dir, workers, scheduler)
         from .compare import comparison_table, format_comparison
 
@@ -314,8 +336,11 @@ def _parse_vary(values: tuple[str, ...]) -> tuple[dict[str, list[float]], dict[s
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Dask workers of the local cluster (default: one per core).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None, help="Where finished runs are kept until combined (default: OUT.runs).")
+@until_option
+@snapshot_option
 def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int | None, out: str, seed: int | None,
-          years: float | None, workers: int | None, scheduler: str | None, runs_dir: str | None) -> None:
+          years: float | None, workers: int | None, scheduler: str | None, runs_dir: str | None,
+          until: str | None = None, snapshots: tuple[str, ...] = ()) -> None:
     """Sweep lever parameters of SCENARIO over a grid or a Latin hypercube, x replicates, on Dask.
 
     Grid parameters become dimensions of the dataset; Latin hypercube points are indexed by a
@@ -328,11 +353,15 @@ def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int
         _fail("--lhs takes ranges PATH=LOW:HIGH only")
     if ranges and not lhs:
         _fail("a range PATH=LOW:HIGH needs --lhs N (or give values V1,V2,... for a grid)")
-    sc = _load(scenario, seed=seed, years=years, overrides={p: v[0] for p, v in grid.items()} | {p: r[0] for p, r in ranges.items()})
+    _horizon(years, until)
+    sc = _load(scenario, seed=seed, years=years, until=until, snapshots=snapshots,
+               overrides={p: v[0] for p, v in grid.items()} | {p: r[0] for p, r in ranges.items()})
+    if until is not None:
+        years = sc.years
     _check_outputs([sc], files=(out,), folders=(runs_dir or f"{out}.runs",))
     run_seed = sc.seed if seed is None else seed
     samples = latin_hypercube(ranges, lhs, run_seed) if lhs else None
-    specs = plan_runs([scenario], seed=run_seed, replicates=replicates, years=years, grid=grid or None, samples=samples)
+    specs = plan_runs([scenario], seed=run_seed, replicates=replicates, years=years, grid=grid or None, samples=samples, snapshots=snapshots)
     _run_ensemble(specs, out, runs_dir, workers, scheduler)
 
 

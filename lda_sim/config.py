@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,6 +360,7 @@ class Scenario:
     mobility: Any = None  # lda_sim.mobility.Mobility, or None without mobility between territories
     scenario_files: tuple[str, ...] = ()  # this file and those it extends
     config_files: tuple[str, ...] = ()  # the pathway files (with those they extend), territory files and sources
+    snapshots: tuple[str, ...] = ()  # dates YYYY-MM-DD at which the stocks are also recorded (lda_sim.snapshots)
 
     @property
     def input_files(self) -> tuple[str, ...]:
@@ -769,6 +771,8 @@ def _scenario_spec(
     each setting."""
     file = str(path)
     spec = read_yaml(path, SCENARIO_SCHEMA)["scenario"]
+    if "years" in spec and "until" in spec:
+        raise ConfigError(file, "scenario.until", "give the horizon as 'years' or 'until', not both")
     base = path.parent
     for key in ("pathway", "sources"):
         if key in spec:
@@ -785,6 +789,9 @@ def _scenario_spec(
             raise ConfigError(file, "scenario.extends", f"no scenario file {parent_path} (the path is relative to this file)")
         parent, inherited, parent_given_by = _scenario_spec(parent_path, (*seen, path.resolve()))
         parent.pop("description", None)
+        if "years" in spec or "until" in spec:  # this file's horizon replaces the one it extends, in years or by date
+            parent.pop("years", None)
+            parent.pop("until", None)
         spec = {**parent, **spec}
         given_by = {**parent_given_by, **given_by}
         policies = inherited + policies
@@ -804,14 +811,19 @@ def _check_referenced_files(spec: dict[str, Any], given_by: dict[str, str]) -> N
 
 
 def load_scenario(
-    path: str | Path, *, years: float | None = None, seed: int | None = None, overrides: dict[str, Any] | Overrides | None = None
+    path: str | Path, *, years: float | None = None, seed: int | None = None, overrides: dict[str, Any] | Overrides | None = None,
+    until: str | None = None, snapshots: list[str] | tuple[str, ...] = (),
 ) -> Scenario:
     """Load a scenario file with its pathway, territories and policies.
 
     A scenario may extend another (``extends``): it inherits its settings and policies, and adds
-    its own. ``years`` and ``seed`` override the file's values; ``overrides`` sets any field by
-    path (see :mod:`lda_sim.overrides`), e.g. for a sweep.
+    its own. ``years`` and ``seed`` override the file's values, ``until`` (the last month,
+    ``YYYY-MM``) the horizon by date instead of ``years``; ``snapshots`` (dates ``YYYY-MM-DD``) are
+    added to the file's; ``overrides`` sets any field by path (see :mod:`lda_sim.overrides`),
+    e.g. for a sweep.
     """
+    if years is not None and until is not None:
+        raise ValueError("give the horizon as years or until, not both")
     from .policies import build_policy
 
     path = Path(path)
@@ -826,6 +838,17 @@ def load_scenario(
         for key in ("years", "seed"):
             if f"scenario.{key}" in overrides.values:
                 _check_finite(spec[key], file)
+    if years is not None or (overrides and "scenario.years" in overrides.values):
+        spec.pop("until", None)
+        spec.setdefault("years", years)
+    if until is not None:
+        spec.pop("years", None)
+        spec["until"] = str(until)
+        given_by["until"] = file
+    if "until" in spec and "years" in spec:
+        spec.pop("until")  # an override of the years replaces an inherited date
+    if "until" in spec:
+        spec["years"] = 1.0  # replaced by the months to the date below
     for key in ("start", "years", "pathway", "territories"):
         if key not in spec:
             raise ConfigError(file, f"scenario.{key}", f"missing required key {key!r} (in this file or the one it extends)")
@@ -852,10 +875,14 @@ def load_scenario(
     start = spec["start"][:7]
     if not 1 <= int(start[5:7]) <= 12:
         raise ConfigError(file, "scenario.start", f"{spec['start']!r} is not a month (YYYY-MM with MM from 01 to 12)")
+    start_month = np.datetime64(start, "M")
     run_years = float(spec["years"] if years is None else years)
+    if "until" in spec:
+        run_years = _until_years(spec["until"], start_month, given_by.get("until", file), "--until" if until is not None else "")
     if not (math.isfinite(run_years) and round(run_years * 12) >= 1):
         raise ConfigError(file, "scenario.years", f"the horizon must cover at least one month, got {run_years:g} years")
-    start_month = np.datetime64(start, "M")
+    snapshot_dates = _snapshots(spec.get("snapshots", []), list(snapshots), start_month, run_years, given_by.get("snapshots", file), file,
+                                shortened=years is not None or until is not None or bool(overrides and "scenario.years" in overrides.values))
     policies = []
     for policy_spec, policy_file, where in policy_specs:
         wrapped: list[Provenance] = []
@@ -893,9 +920,67 @@ def load_scenario(
         mobility=mobility,
         scenario_files=tuple(dict.fromkeys([file, *given_by.values()])),
         config_files=tuple(dict.fromkeys([*pathway_files, *spec["territories"], *([spec["sources"]] if "sources" in spec else [])])),
+        snapshots=snapshot_dates,
     )
     check_run_size(scenario)
     return scenario
+
+
+def _until_years(until: str, start: np.datetime64, file: str, option: str) -> float:
+    """The horizon in years of a run from month ``start`` to the end of month ``until``."""
+    from .schema import MAX_YEARS
+    from .timebase import months_through
+
+    said = f"{option} {until}" if option else str(until)
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", str(until)):
+        raise ConfigError(file, "scenario.until", f"{said}: expected a month YYYY-MM (the run ends at its end)")
+    months = months_through(str(until), start)
+    if months < 1:
+        raise ConfigError(file, "scenario.until", f"{said} is before the scenario starts ({start})")
+    if months > MAX_YEARS * 12:
+        raise ConfigError(file, "scenario.until", f"{said} is more than {MAX_YEARS} years after the start ({start})")
+    return months / 12
+
+
+def _snapshots(
+    own: list[str], added: list[str], start: np.datetime64, years: float, file: str, scenario_file: str, *, shortened: bool = False
+) -> tuple[str, ...]:
+    """The snapshot dates of a run (the file's, then those added), each a real date within the run.
+    With ``shortened`` (a horizon given by the caller, e.g. ``--years``), the file's own dates after
+    the end are left out rather than refused."""
+    from .timebase import DATE_PATTERN, MONTH_DAYS, day_of, parse_when
+
+    horizon = round(years * 12) * MONTH_DAYS
+    end = str(start + np.timedelta64(round(years * 12), "M")) + "-01"
+    out = []
+    for i, date in enumerate([*own, *added]):
+        where, at = (f"scenario.snapshots[{i}]", file) if i < len(own) else ("--snapshot", scenario_file)
+        date = str(date)
+        if not re.match(DATE_PATTERN, date):
+            raise ConfigError(at, where, f"{date!r} is not a date YYYY-MM-DD")
+        try:
+            parse_when(date)
+        except ValueError as exc:
+            raise ConfigError(at, where, str(exc)) from None
+        t = day_of(date, start)
+        if t < 0:
+            raise ConfigError(at, where, f"{date} is before the scenario starts ({start}-01)")
+        if t > horizon + 1e-9:
+            if shortened and i < len(own):
+                continue
+            raise ConfigError(at, where, f"{date} is after the end of the run ({end}, the end of its last month)")
+        out.append(date)
+    return tuple(sorted(set(out)))
+
+
+def with_horizon(scenario: Scenario, *, until: str | None = None, snapshots: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """A loaded scenario with its horizon set by date (``until``, the last month) and ``snapshots``
+    added, checked as when loading (:class:`ConfigError` naming the scenario file)."""
+    from dataclasses import replace
+
+    years = scenario.years if until is None else _until_years(until, scenario.start, scenario.file, "until")
+    dates = _snapshots(list(scenario.snapshots), list(snapshots), scenario.start, years, scenario.file, scenario.file, shortened=True)
+    return replace(scenario, years=years, snapshots=dates)
 
 
 def expected_households(scenario: Scenario) -> float:

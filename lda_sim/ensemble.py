@@ -47,11 +47,13 @@ class RunSpec:
     overrides: tuple[tuple[str, float], ...] = ()
     coords: tuple[tuple[str, Any], ...] = ()  # (dimension, value) of this run in the combined dataset
     extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)  # non-dimension coordinates
+    snapshots: tuple[str, ...] = ()  # dates added to the scenario's snapshots
 
     @property
     def key(self) -> str:
         """A file-safe identifier, stable for the same spec (used to resume)."""
-        text = json.dumps([self.scenario, self.seed, self.years, self.overrides, self.coords], default=str)
+        parts: list[Any] = [self.scenario, self.seed, self.years, self.overrides, self.coords]
+        text = json.dumps(parts + ([list(self.snapshots)] if self.snapshots else []), default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
@@ -93,6 +95,7 @@ def plan_runs(
     years: float | None = None,
     grid: Mapping[str, Sequence[float]] | None = None,
     samples: list[dict[str, float]] | None = None,
+    snapshots: Sequence[str] = (),
 ) -> list[RunSpec]:
     """The runs of scenarios x (grid points or samples) x replicates.
 
@@ -123,7 +126,7 @@ def plan_runs(
                 if replicates:
                     coords.append(("replicate", r))
                 specs.append(
-                    RunSpec(str(path), run_seed, years, tuple((k, float(v)) for k, v in point.items()), tuple(coords), tuple(extra))
+                    RunSpec(str(path), run_seed, years, tuple((k, float(v)) for k, v in point.items()), tuple(coords), tuple(extra), tuple(snapshots))
                 )
     return specs
 
@@ -141,12 +144,12 @@ def _stamps(files: Sequence[str]) -> tuple[tuple[str, int], ...]:
 def loaded_scenario(spec: RunSpec) -> Any:
     """The scenario of ``spec`` with its seed, loaded once per process while its files are
     unchanged (each model builds its own policies, so runs never share state through it)."""
-    key = (spec.scenario, spec.years, spec.overrides)
+    key = (spec.scenario, spec.years, spec.overrides, spec.snapshots)
     cached = _LOADED.get(key)
     if cached is not None and _stamps([f for f, _ in cached[0]]) == cached[0]:
         scenario = cached[1]
     else:
-        scenario = load_scenario(spec.scenario, years=spec.years, overrides=dict(spec.overrides))
+        scenario = load_scenario(spec.scenario, years=spec.years, overrides=dict(spec.overrides), snapshots=spec.snapshots)
         files = [spec.scenario, scenario.pathway.file, *(t.file for t in scenario.territories)]
         if len(_LOADED) >= _LOADED_MAX:
             _LOADED.pop(next(iter(_LOADED)))

@@ -30,6 +30,7 @@ from .engine.build import LAW_FIELDS, LawTable, build
 from .households import Household
 from .recorder import Recorder
 from .schema import CAUSES
+from .snapshots import Snapshots
 from .territory import TerritoryView
 from .timebase import MONTH_DAYS
 
@@ -111,6 +112,7 @@ class HousingModel(mesa.Model):
         self._slide_handlers: dict[tuple[int, int], list[Callable[[TerritoryView, int], None]]] = {}
         self.territories = [TerritoryView(self, i, t) for i, t in enumerate(scenario.territories)]
         self.recorder = Recorder(scenario, seed, self._a)
+        self._snapshots = Snapshots(self)
         #: this model's own policy objects (the scenario holds their settings, shared by runs)
         self.policies = [copy.copy(p) for p in scenario.policies]
         self.mobility = scenario.mobility
@@ -233,7 +235,16 @@ class HousingModel(mesa.Model):
         return events[0].time if events else math.inf
 
     def _advance_time(self, until: float) -> None:
-        """Process the kernel's and Mesa's events in time order up to ``until``."""
+        """Process the kernel's and Mesa's events in time order up to ``until``, stopping on the
+        way at each snapshot instant to record the stocks (:mod:`lda_sim.snapshots`)."""
+        while self._snapshots.next_time <= until:
+            self._advance_to(self._snapshots.next_time, before_events_at_end=True)
+            self._snapshots.take(self)
+        self._advance_to(until)
+
+    def _advance_to(self, until: float, *, before_events_at_end: bool = False) -> None:
+        """Process the events up to ``until`` (with ``before_events_at_end``, not the Mesa events
+        at ``until`` itself: the levers of that instant act after a snapshot, as after a month end)."""
         with hooks.active(self):
             while True:
                 t_mesa = self._next_mesa_time()
@@ -241,7 +252,7 @@ class HousingModel(mesa.Model):
                 if code != k.R_DONE:
                     self._handle(code)
                     continue
-                if t_mesa > until:
+                if t_mesa > until or (before_events_at_end and t_mesa >= until):
                     break
                 event = self._event_list.pop_event()
                 self.time = event.time
@@ -294,7 +305,7 @@ class HousingModel(mesa.Model):
         """The results of the months completed so far as an ``xarray.Dataset``."""
         self.recorder.events = self.events_processed
         self.recorder.months_done = int(self._counters[k.C_MONTHS_DONE])
-        return self.recorder.dataset(k.logs(self._st))
+        return self._snapshots.add_to(self.recorder.dataset(k.logs(self._st)))
 
     # --- households ----------------------------------------------------------------------------
     def household(self, slot: int) -> Household:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .config import Scenario, load_scenario
+from .config import Scenario, load_scenario, with_horizon
 from .households import Household
 from .model import HousingModel
 from .report import attach_inputs, combine_inputs
@@ -21,17 +21,23 @@ def run_scenario(
     seed: int | None = None,
     years: float | None = None,
     household_class: type[Household] | None = None,
+    until: str | None = None,
+    snapshots: list[str] | tuple[str, ...] = (),
 ) -> xr.Dataset:
     """Run one scenario to its horizon and return its dataset, with the scenario's inputs and
     sources recorded in its attributes (as ``lda-sim run`` writes them).
 
     ``scenario`` is a loaded :class:`Scenario` or the path of a scenario file; ``seed`` and
-    ``years`` override the scenario's own.
+    ``years`` (or ``until``, the last month ``YYYY-MM``) override the scenario's own;
+    ``snapshots`` (dates ``YYYY-MM-DD``) add instants at which the stocks are recorded.
     """
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, years=years, seed=seed)
-    elif years is not None:
-        scenario = replace(scenario, years=float(years))
+        scenario = load_scenario(scenario, years=years, seed=seed, until=until, snapshots=snapshots)
+    else:
+        if years is not None:
+            scenario = replace(scenario, years=float(years))
+        if until is not None or snapshots:
+            scenario = with_horizon(scenario, until=until, snapshots=snapshots)
     return attach_inputs(HousingModel(scenario, seed=seed, household_class=household_class).run(), scenario)
 
 
@@ -69,9 +75,11 @@ def combine_scenarios(datasets: list[xr.Dataset]) -> xr.Dataset:
     return stacked
 
 
-def run_scenarios(paths: list[str | Path], *, seed: int | None = None, years: float | None = None) -> xr.Dataset:
+def run_scenarios(
+    paths: list[str | Path], *, seed: int | None = None, years: float | None = None, until: str | None = None, snapshots: list[str] | tuple[str, ...] = ()
+) -> xr.Dataset:
     """Run several scenario files with the same seed (common random numbers) into one dataset."""
-    scenarios = [load_scenario(p, years=years, seed=seed) for p in paths]
+    scenarios = [load_scenario(p, years=years, seed=seed, until=until, snapshots=snapshots) for p in paths]
     if seed is None:
         seed = scenarios[0].seed  # the baseline's seed for all, so that differences are not noise
     datasets = [run_scenario(sc, seed=seed) for sc in scenarios]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .timebase import DAY_OF_YEAR_PATTERN, WHEN_PATTERN
+from .timebase import DATE_PATTERN, DAY_OF_YEAR_PATTERN, WHEN_PATTERN
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -524,6 +524,12 @@ SCENARIO_SCHEMA: dict[str, Any] = _object(
                 "description": {"type": "string"},
                 "start": {"type": "string", "pattern": r"^\d{4}-\d{2}(-01)?$", "description": "First month, YYYY-MM"},
                 "years": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_YEARS},
+                "until": {**MONTH, "description": "Last month of the run, YYYY-MM (instead of years): the run ends at its end"},
+                "snapshots": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": DATE_PATTERN},
+                    "description": "Dates YYYY-MM-DD at which the stocks are also recorded (at the start of the day), within the run",
+                },
                 "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
                 "pathway": {"type": "string", "description": "Path of the pathway file, relative to this file"},
                 "territories": {

@@ -176,3 +176,128 @@ def test_bad_dates_and_plans_are_one_line_errors_naming_file_and_field(tmp_path:
     result = CliRunner().invoke(main, ["run", str(path), "--out", str(out)])
     assert result.exit_code == 2 and result.stdout == "" and not out.exists()
     assert_one_line_error(result.stderr, path, info.value.field)
+
+
+# --------------------------------------------------------------------------------------------
+# a horizon by date
+# --------------------------------------------------------------------------------------------
+def test_until_gives_the_months_to_the_end_of_that_month(tmp_path: Path) -> None:
+    assert load_scenario(DATA / "scenario_small.yaml", until="2030-12").months == 72  # from 2025-01
+    assert load_scenario(DATA / "scenario_small.yaml", until="2025-01").months == 1
+    path = scenario_with(tmp_path, "by-date", until="2026-06")
+    sc = load_scenario(path)
+    assert sc.months == 18 and sc.years == 1.5  # the file's until replaces the years it extends
+    assert load_scenario(path, years=1).months == 12  # --years replaces the file's until
+    ds = run_scenario(path, seed=1)
+    assert ds.sizes["time"] == 18 and str(ds.time.values[-1])[:7] == "2026-06"
+    out = tmp_path / "until.nc"
+    result = CliRunner().invoke(main, ["run", str(DATA / "scenario_small.yaml"), "--until", "2025-09", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert xr.open_dataset(out).sizes["time"] == 9
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "words"),
+    [
+        (["--until", "2024-12"], "scenario.until", "before the scenario starts"),
+        (["--until", "2025-13"], "scenario.until", "expected a month"),
+        (["--until", "2025-06-30"], "scenario.until", "expected a month"),
+        (["--snapshot", "2026-07-02", "--until", "2026-06"], "--snapshot", "after the end of the run"),
+        (["--snapshot", "2024-12-31"], "--snapshot", "before the scenario starts"),
+        (["--snapshot", "2025-02-29"], "--snapshot", "has 28 days"),
+        (["--snapshot", "15/03/2025"], "--snapshot", "not a date"),
+    ],
+)
+def test_bad_horizons_and_snapshots_on_the_command_line(tmp_path: Path, args: list[str], field: str, words: str) -> None:
+    out = tmp_path / "out.nc"
+    scenario = DATA / "scenario_small.yaml"
+    result = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), *args])
+    assert result.exit_code == 2 and result.stdout == "" and not out.exists()
+    assert words in assert_one_line_error(result.stderr, scenario, field)
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "words"),
+    [
+        ({"until": "2024-06"}, "scenario.until", "before the scenario starts"),
+        ({"until": "2026-06", "years": 2}, "scenario.until", "not both"),
+        ({"until": "2026-6"}, "scenario.until", "does not match"),
+        ({"snapshots": ["2025-06-15", "2028-01-02"]}, "scenario.snapshots[1]", "after the end of the run (2028-01-01"),
+        ({"snapshots": ["2025-06"]}, "scenario.snapshots[0]", "does not match"),
+        ({"snapshots": ["2025-04-31"]}, "scenario.snapshots[0]", "has 30 days"),
+    ],
+)
+def test_bad_horizons_and_snapshots_in_a_scenario_file(tmp_path: Path, settings: dict, field: str, words: str) -> None:
+    path = scenario_with(tmp_path, "bad", **settings)
+    out = tmp_path / "out.nc"
+    result = CliRunner().invoke(main, ["run", str(path), "--out", str(out)])
+    assert result.exit_code == 2 and result.stdout == "" and not out.exists()
+    assert words in assert_one_line_error(result.stderr, path, field)
+
+
+# --------------------------------------------------------------------------------------------
+# results at chosen dates
+# --------------------------------------------------------------------------------------------
+STOCKS = {"occupancy": "snapshot_occupancy", "occupancy_persons": "snapshot_occupancy_persons",
+          "capacity": "snapshot_capacity", "queue_length": "snapshot_queue_length"}
+
+
+def test_snapshots_on_the_first_of_a_month_equal_the_stocks_at_the_end_of_the_month_before(tmp_path: Path) -> None:
+    # levers act at every month start (production, IML capture) and on the snapshot days themselves
+    path = scenario_with(
+        tmp_path, "snap",
+        {"type": "production", "state": "housing", "start": "2025-01", "units_per_year": 60, "size_mix": {"small": 0.5, "large": 0.5}},
+        {"type": "capacity_change", "start": "2025-07-01", "state": "shelter", "change": -30},
+        {"type": "seasonal_capacity", "start": "2025-01", "state": "shelter", "places": 25},
+        snapshots=["2025-02-01", "2025-07-01", "2025-11-01", "2026-01-01"],
+    )
+    ds = run_scenario(path, years=1, seed=5)
+    assert [str(s)[:10] for s in ds.snapshot.values] == ["2025-02-01", "2025-07-01", "2025-11-01", "2026-01-01"]
+    for snapshot, month in zip(ds.snapshot.values, ("2025-01", "2025-06", "2025-10", "2025-12")):
+        for monthly, variable in STOCKS.items():
+            np.testing.assert_array_equal(
+                ds[variable].sel(snapshot=snapshot).values, ds[monthly].sel(time=month).squeeze("time").values, err_msg=f"{variable} {month}"
+            )
+    assert ds.snapshot_occupancy.attrs["units"] == "households"
+
+
+def test_a_snapshot_sees_a_delivery_of_the_day_before_not_of_its_own_day(tmp_path: Path) -> None:
+    path = scenario_with(
+        tmp_path, "snap-delivery", {"type": "capacity_change", "start": "2025-03-15", "state": "shelter", "change": 40},
+        snapshots=["2025-03-14", "2025-03-15", "2025-03-16"],
+    )
+    ds = run_scenario(path, years=1, seed=5, snapshots=["2025-04-01"])
+    capacity = ds.snapshot_capacity.sel(territory="town", state="shelter").values
+    assert list(capacity) == [200, 200, 240, 240]  # at the start of 15 March the delivery of that day is not in yet
+    np.testing.assert_array_equal(ds.snapshot_day.values[:2], [day_of("2025-03-14", np.datetime64("2025-01")), day_of("2025-03-15", np.datetime64("2025-01"))])
+
+
+def test_snapshots_do_not_change_the_run(tmp_path: Path) -> None:
+    path = scenario_with(tmp_path, "plain", {"type": "seasonal_capacity", "start": "2025-01", "state": "shelter", "places": 25})
+    plain = run_scenario(path, years=1, seed=5)
+    snapped = run_scenario(path, years=1, seed=5, snapshots=["2025-02-11", "2025-06-30", "2025-11-01"])
+    xr.testing.assert_identical(plain, snapped.drop_vars([*STOCKS.values(), "snapshot", "snapshot_day"]))
+
+
+def test_a_horizon_shortened_by_the_caller_leaves_later_snapshots_of_the_file_out(tmp_path: Path) -> None:
+    path = scenario_with(tmp_path, "later", snapshots=["2025-03-01", "2027-03-01"])
+    assert load_scenario(path, years=1).snapshots == ("2025-03-01",)
+    assert load_scenario(path, until="2027-12").snapshots == ("2025-03-01", "2027-03-01")
+
+
+def test_snapshots_and_until_on_the_command_line_and_on_dask(tmp_path: Path) -> None:
+    scenario = DATA / "scenario_small.yaml"
+    out = tmp_path / "snap.nc"
+    result = CliRunner().invoke(main, ["run", str(scenario), "--until", "2025-06", "--snapshot", "2025-04-01", "--snapshot", "2025-02-10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ds = xr.open_dataset(out)
+    assert ds.sizes["time"] == 6 and [str(s)[:10] for s in ds.snapshot.values] == ["2025-02-10", "2025-04-01"]
+    np.testing.assert_array_equal(ds.snapshot_occupancy.sel(snapshot="2025-04-01").values, ds.occupancy.sel(time="2025-03").squeeze("time").values)
+    out = tmp_path / "replicates.nc"
+    result = CliRunner().invoke(main, ["run", str(scenario), "--until", "2025-04", "--snapshot", "2025-03-01", "--replicates", "2", "--workers", "1",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ds = xr.open_dataset(out)
+    assert ds.sizes["time"] == 4 and ds.sizes["replicate"] == 2
+    np.testing.assert_array_equal(ds.snapshot_occupancy.isel(snapshot=0).transpose(*ds.occupancy.isel(time=0).dims).values,
+                                  ds.occupancy.sel(time="2025-02").squeeze("time").values)
