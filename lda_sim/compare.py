@@ -56,7 +56,7 @@ def _indicators(ds: xr.Dataset) -> pd.DataFrame:
 
 #: Dimensions of a single run's dataset; any other (besides scenario and replicate) is a swept parameter.
 RUN_DIMS = {"territory", "time", "state", "transition", "cause", "exit_state", "statistic", "state_group", "wait_bin",
-            "origin", "destination", "household_kind"}
+            "origin", "destination", "household_kind", "snapshot"}
 #: Indicators summarised by their median over replicates (statistics of distributions); the others by their mean.
 MEDIAN_COLUMNS = ("median_wait_housing_days", "p90_wait_housing_days", "median_time_to_housing_days")
 
