@@ -13,7 +13,7 @@ path, ``type: mypackage.module:MyPolicy``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import numpy as np
 from mesa.time import Schedule
@@ -62,7 +62,7 @@ class Policy:
         self.validate()
 
     # --- helpers for subclasses ----------------------------------------------------------------
-    def error(self, field: str, message: str) -> None:
+    def error(self, field: str, message: str) -> NoReturn:
         raise ConfigError(self.file, f"{self.where}.{field}" if field else self.where, message)
 
     def _day(self, when: str, field: str, start: np.datetime64, *, end: bool = False) -> float:

@@ -692,9 +692,18 @@ def _territory_names(ds: xr.Dataset) -> dict[str, str]:
     return dict(zip(ids, labels))
 
 
+def _day_words(value: Any, lang: str, pattern: str = "d MMMM y") -> str:
+    """``15 mars 2027`` / ``15 March 2027`` of a date ``YYYY-MM-DD`` (or of a day ``MM-DD`` with
+    the pattern ``d MMMM``)."""
+    text = str(value)
+    day = datetime.date.fromisoformat(text if len(text) == 10 else f"2001-{text}")
+    said = format_date(day, pattern, locale=LOCALES[lang])
+    return "1er" + said[1:] if lang == "fr" and day.day == 1 else said  # le 1er novembre
+
+
 def _period_words(spec: Mapping[str, Any], lang: str) -> str:
     start, end = spec.get("start"), spec.get("end")
-    month = lambda v: _month(np.datetime64(str(v) + "-01" if len(str(v)) == 7 else str(v)), lang)  # noqa: E731
+    month = lambda v: _day_words(v, lang) if len(str(v)) == 10 else _month(np.datetime64(str(v) + "-01"), lang)  # noqa: E731
     if start and end:
         return POLICY_TEXT[lang]["from_to"].format(start=month(start), end=month(end))
     if start:
@@ -739,9 +748,25 @@ def policy_sentence(spec: Any, lang: str, states: Mapping[str, str] | None = Non
             body += words["sliding"]
     elif kind == "transformation":
         body = words["transformation"].format(n=number("places_per_year"), source=state("from"), target=state("to"))
+    elif kind == "capacity_change" and "change" in spec:
+        change = float(spec.get("change", 0) or 0)
+        body = words["capacity_open_once" if change >= 0 else "capacity_close_once"].format(n=_number(abs(change), lang), state=state("state"))
+        once = str(spec.get("start", ""))
+        spec = {k: v for k, v in spec.items() if k not in ("start", "end")}  # said here, not as a period
+        body += words["on"].format(date=_day_words(once, lang) if len(once) == 10 else _month(np.datetime64(once + "-01"), lang))
     elif kind == "capacity_change":
         change = float(spec.get("change_per_year", 0) or 0)
         body = words["capacity_open" if change >= 0 else "capacity_close"].format(n=_number(abs(change), lang), state=state("state"))
+    elif kind == "seasonal_capacity":
+        body = words["seasonal"].format(n=number("places"), state=state("state"), opens=_day_words(spec.get("opens", "11-01"), lang, "d MMMM"),
+                                        closes=_day_words(spec.get("closes", "03-31"), lang, "d MMMM"))
+    elif kind == "inflow_projection":
+        cause = CAUSES[lang].get(str(spec.get("cause")), str(spec.get("cause"))) if spec.get("cause") else None
+        if isinstance(spec.get("households_per_year"), Mapping):
+            rates = words["and"].join(words["rate_in"].format(n=_number(v, lang), year=y) for y, v in spec["households_per_year"].items())
+            body = words["projection"].format(cause=cause or "?", rates=rates)
+        else:
+            body = words["growth"].format(share=_share(spec.get("growth_per_year", 0), lang), cause=words["by_cause"].format(cause=cause) if cause else "")
     elif kind == "prevention":
         parts = [words["prevent"].format(share=_share(v, lang), cause=CAUSES[lang].get(c, c)) for c, v in (spec.get("reduce") or {}).items()]
         for cause, rule in (spec.get("divert") or {}).items():
@@ -946,6 +971,14 @@ POLICY_TEXT: Mapping[str, Mapping[str, str]] = {
         "transformation": "Transformation de {n} places par an de {source} en {target}, fermées à mesure qu'elles se libèrent",
         "capacity_open": "Ouverture de {n} places ou logements par an en {state}",
         "capacity_close": "Fermeture de {n} places ou logements par an en {state}",
+        "capacity_open_once": "Ouverture de {n} places ou logements en {state}",
+        "capacity_close_once": "Fermeture de {n} places ou logements en {state}, à mesure qu'ils se libèrent",
+        "on": ", le {date}",
+        "seasonal": "Ouverture saisonnière de {n} places en {state} chaque année, du {opens} au {closes}, fermées à mesure qu'elles se libèrent",
+        "projection": "Projection des arrivées par {cause} : {rates}",
+        "rate_in": "{n} ménages par an à partir de {year}",
+        "growth": "Arrivées{cause} en hausse de {share} par an",
+        "by_cause": " par {cause}",
         "prevention": "Prévention : ",
         "prevent": "{share} des arrivées par {cause} évitées",
         "divert": "{share} des arrivées par {cause} orientées directement vers {state}",
@@ -974,6 +1007,14 @@ POLICY_TEXT: Mapping[str, Mapping[str, str]] = {
         "transformation": "Transformation of {n} places a year of {source} into {target}, closed as they empty",
         "capacity_open": "Opening of {n} places or units a year of {state}",
         "capacity_close": "Closure of {n} places or units a year of {state}",
+        "capacity_open_once": "Opening of {n} places or units of {state}",
+        "capacity_close_once": "Closure of {n} places or units of {state}, as they empty",
+        "on": ", on {date}",
+        "seasonal": "Seasonal opening of {n} places of {state} every year, from {opens} to {closes}, closed as they empty",
+        "projection": "Projection of the arrivals by {cause}: {rates}",
+        "rate_in": "{n} households a year from {year}",
+        "growth": "Arrivals{cause} growing by {share} a year",
+        "by_cause": " by {cause}",
         "prevention": "Prevention: ",
         "prevent": "{share} of the arrivals by {cause} avoided",
         "divert": "{share} of the arrivals by {cause} sent straight to {state}",

@@ -301,3 +301,33 @@ def test_snapshots_and_until_on_the_command_line_and_on_dask(tmp_path: Path) -> 
     assert ds.sizes["time"] == 4 and ds.sizes["replicate"] == 2
     np.testing.assert_array_equal(ds.snapshot_occupancy.isel(snapshot=0).transpose(*ds.occupancy.isel(time=0).dims).values,
                                   ds.occupancy.sel(time="2025-02").squeeze("time").values)
+
+
+def test_reports_say_the_new_levers_in_sentences() -> None:
+    from lda_sim.report import policy_sentence
+
+    states = {"emergency_shelter": "Hébergement d'urgence", "hotel": "Hôtel"}
+    assert policy_sentence({"type": "seasonal_capacity", "start": "2025-01", "state": "emergency_shelter", "places": 300}, "fr", states) == (
+        "Ouverture saisonnière de 300 places en hébergement d'urgence chaque année, du 1er novembre au 31 mars, "
+        "fermées à mesure qu'elles se libèrent, à partir de janvier 2025."
+    )
+    assert policy_sentence({"type": "capacity_change", "start": "2027-03-15", "state": "hotel", "change": -40}, "en", states) == (
+        "Closure of 40 places or units of Hôtel, as they empty, on 15 March 2027."
+    )
+    assert policy_sentence({"type": "inflow_projection", "start": "2025-01", "cause": "eviction", "households_per_year": {"2026": 605}}, "en") == (
+        "Projection of the arrivals by eviction: 605 households a year from 2026, from January 2025."
+    )
+
+
+def test_compare_and_charts_take_the_snapshot_dimension_as_part_of_a_run(tmp_path: Path) -> None:
+    from lda_sim.compare import comparison_table
+    from lda_sim.plotting import swept_parameters
+    from lda_sim.run import run_scenarios
+
+    winter = scenario_with(tmp_path, "winter", {"type": "seasonal_capacity", "start": "2025-01", "state": "shelter", "places": 60})
+    ds = run_scenarios([DATA / "scenario_small.yaml", winter], years=1, seed=3, snapshots=["2025-02-15", "2025-06-15"])
+    assert ds.sizes["snapshot"] == 2 and swept_parameters(ds) == []
+    table = comparison_table(ds)
+    assert sorted(set(table.scenario)) == ["small", "winter"]
+    winter_capacity = ds.snapshot_capacity.sel(scenario="winter", territory="town", state="shelter").values
+    assert list(winter_capacity) == [SHELTER_PLACES + 60, SHELTER_PLACES]
