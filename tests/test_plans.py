@@ -331,3 +331,17 @@ def test_compare_and_charts_take_the_snapshot_dimension_as_part_of_a_run(tmp_pat
     assert sorted(set(table.scenario)) == ["small", "winter"]
     winter_capacity = ds.snapshot_capacity.sel(scenario="winter", territory="town", state="shelter").values
     assert list(winter_capacity) == [SHELTER_PLACES + 60, SHELTER_PLACES]
+
+
+def test_a_sweep_by_date_with_snapshots(tmp_path: Path) -> None:
+    path = scenario_with(tmp_path, "sweep", {"type": "seasonal_capacity", "start": "2025-01", "state": "shelter", "places": 10})
+    out = tmp_path / "sweep.nc"
+    result = CliRunner().invoke(main, ["sweep", str(path), "--vary", "policies[0].places=10,50", "--until", "2025-03", "--snapshot", "2025-03-01",
+                                       "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ds = xr.open_dataset(out)
+    assert ds.sizes["time"] == 3
+    capacity = ds.snapshot_capacity.sel(territory="town", state="shelter").squeeze()
+    assert sorted(capacity.values.ravel().tolist()) == [SHELTER_PLACES + 10, SHELTER_PLACES + 50]
+    result = CliRunner().invoke(main, ["sweep", str(path), "--vary", "policies[0].places=10,50", "--until", "2025-03", "--years", "1", "--out", str(out)])
+    assert result.exit_code == 2 and "not both" in result.stderr
