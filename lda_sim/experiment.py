@@ -121,7 +121,8 @@ def main(experiment: Experiment, argv: list[str] | None = None) -> None:
     """The command line of an experiment script: run, summarise, write ``ensemble.nc`` and ``summary.csv``."""
     parser = argparse.ArgumentParser(description=experiment.doc.split("\n\n")[0])
     parser.add_argument("--replicates", type=int, default=5, help="replicates per scenario (default 5)")
-    parser.add_argument("--years", type=float, default=5, help="horizon in years (default 5)")
+    parser.add_argument("--years", type=float, default=None, help="horizon in years (default 5)")
+    parser.add_argument("--until", default=None, metavar="YYYY-MM", help="last month of the runs, instead of --years")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers (default 2; 0: in this process, without Dask); results do not depend on it")
     parser.add_argument("--seed", type=int, default=experiment.seed, help=f"root seed of the replicates (default {experiment.seed})")
     parser.add_argument("--out", type=Path, default=experiment.folder / "results", help="output folder (default: results/ here, git-ignored)")
@@ -130,6 +131,18 @@ def main(experiment: Experiment, argv: list[str] | None = None) -> None:
         parser.error("--replicates must be at least 1 (the bands need several)")
     if args.workers < 0:
         parser.error("--workers must be 0 (in this process) or more")
+
+    if args.years is not None and args.until is not None:
+        parser.error("give the horizon as --years or --until, not both")
+    if args.until is not None:
+        from .config import load_scenario
+        from .errors import ConfigError
+
+        try:
+            args.years = load_scenario(experiment.scenarios[0], until=args.until).years
+        except ConfigError as exc:
+            parser.error(str(exc))
+    args.years = 5.0 if args.years is None else args.years
 
     started = time.perf_counter()
     specs = plan_runs([str(p) for p in experiment.scenarios], seed=args.seed, replicates=args.replicates, years=args.years)
