@@ -43,7 +43,15 @@ def vulnerability(household: Household, target: int) -> Any:
     return (-NEEDS_LEVEL[household.needs], not household.priority, household.queue_since[target])
 
 
+def families_first(household: Household, target: int) -> Any:
+    """Households with children first, then first come (the 115's practice). On a shelter's list
+    the places that free up are held for the family at the head until its request lapses, rather
+    than given one by one to single people behind it."""
+    return (not household.family, household.queue_since[target])
+
+
 PRIORITY_RULES: dict[str, PriorityRule] = {
+    "families_first": families_first,
     "fcfs": fcfs,
     "priority_first": priority_first,
     "longest_in_system": longest_in_system,

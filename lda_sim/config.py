@@ -281,6 +281,21 @@ class Population:
     needs: Mix
     regular_status_share: float
     priority_share: float
+    calls_115_share: float = 1.0
+
+
+#: Publics of the lettings to homeless households (``lettings_by_origin``), in the kernel's order.
+LETTING_PUBLICS = ("priority", "street", "shelter", "housing")
+
+
+@dataclass(frozen=True)
+class EmergencyLine:
+    """How the 115 answers: requests open for ``request_days``, calls again after ``recall_after``,
+    and outreach that reaches households who do not call."""
+
+    request_days: float
+    recall_after: StayLaw
+    outreach_per_year: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -301,6 +316,7 @@ class Supply:
     turnover_rate: float
     share_to_homeless: float
     size_mix: Mix
+    by_origin: Mix | None = None  # shares of LETTING_PUBLICS; None: one list for all
 
     @property
     def lettings_per_year(self) -> float:
@@ -338,6 +354,8 @@ class TerritoryConfig:
     region: str = ""
     inhabitants: int | None = None
     location: tuple[float, float] | None = None  # (latitude, longitude) of the main city
+    emergency_line: EmergencyLine | None = None
+    regularisation_per_year: float = 0.0
 
 
 @dataclass
@@ -520,12 +538,13 @@ def _population(spec: dict[str, Any], base: Population | None, pathway: Pathway,
     needs = mix("needs", set(NEEDS))
     if base is None:
         assert kinds is not None and needs is not None
-        return Population(kinds, needs, float(spec["regular_status_share"]), float(spec["priority_share"]))
+        return Population(kinds, needs, float(spec["regular_status_share"]), float(spec["priority_share"]), float(spec.get("calls_115_share", 1.0)))
     return Population(
         kinds or base.kinds,
         needs or base.needs,
         float(spec.get("regular_status_share", base.regular_status_share)),
         float(spec.get("priority_share", base.priority_share)),
+        float(spec.get("calls_115_share", base.calls_115_share)),
     )
 
 
@@ -568,6 +587,8 @@ def _state_params(
             "turnover": ("places", "units"),
             "none": ("places", "units", "stock_units", "turnover_rate", "share_to_homeless", "size_mix"),
         }[kind]
+        if "lettings_by_origin" in spec and kind != "turnover":
+            raise ConfigError(file, f"{where}.lettings_by_origin", "only lettings from the turnover of a stock (social housing) are shared by origin")
         for key in wrong_unit:
             if key in spec:
                 unit_text = {
@@ -596,9 +617,13 @@ def _state_params(
             if unknown:
                 raise ConfigError(file, f"{where}.size_mix", f"unknown size class(es) {sorted(unknown)}")
             shares = {c: float(spec["size_mix"].get(c, 0.0)) for c in size_names}
+            by_origin = None
+            if "lettings_by_origin" in spec:
+                given_shares = {p: float(spec["lettings_by_origin"].get(p, 0.0)) for p in LETTING_PUBLICS}
+                by_origin = Mix.from_shares(given_shares, file, f"{where}.lettings_by_origin")
             supplies[state.index] = Supply(
                 int(spec["stock_units"]), float(spec["turnover_rate"]), float(spec["share_to_homeless"]),
-                Mix.from_shares(shares, file, f"{where}.size_mix"),
+                Mix.from_shares(shares, file, f"{where}.size_mix"), by_origin,
             )
         has_stay_edges = bool(pathway.out_transitions(state.name, "stay"))
         if "stay" in spec:
@@ -701,6 +726,14 @@ def load_territory(
             raise ConfigError(file, f"{where}.households", f"{count} households exceed the {sum(units[state.index])} units of {name!r}")
         initial[state.index] = (unit, count)
     costs, support_cost = _costs(data.get("costs", {}), pathway, file)
+    line = None
+    if "emergency_line" in data:
+        spec = data["emergency_line"]
+        try:
+            recall = make_law(spec["recall_after"])
+        except ValueError as exc:
+            raise ConfigError(file, "emergency_line.recall_after", str(exc)) from None
+        line = EmergencyLine(float(spec["request_days"]), recall, float(spec.get("outreach_per_year", 0.0)))
     return TerritoryConfig(
         name=data["territory"]["name"],
         label=data["territory"]["label"],
@@ -719,6 +752,8 @@ def load_territory(
         region=data["territory"].get("region", ""),
         inhabitants=data["territory"].get("inhabitants"),
         location=(float(loc["lat"]), float(loc["lon"])) if (loc := data["territory"].get("location")) else None,
+        emergency_line=line,
+        regularisation_per_year=float(data.get("status", {}).get("regularisation_per_year", 0.0)),
     )
 
 

@@ -96,6 +96,16 @@ class Household:
         return bool(self.model.pathway.kinds[self.kind].isolated)
 
     @property
+    def family(self) -> bool:
+        """Whether the household has children (its kind is marked ``family`` in the pathway)."""
+        return bool(self.model.pathway.kinds[self.kind].family)
+
+    @property
+    def calls_115(self) -> bool:
+        """Whether the household asks the emergency line (115) when on the street."""
+        return bool(self._get("calls"))
+
+    @property
     def persons(self) -> int:
         return int(self._get("persons"))
 

@@ -22,7 +22,7 @@ import mesa
 import numpy as np
 import xarray as xr
 
-from .allocation import fcfs, longest_in_system, priority_first, resolve_rule, vulnerability
+from .allocation import families_first, fcfs, longest_in_system, priority_first, resolve_rule, vulnerability
 from .config import Scenario
 from .engine import hooks
 from .engine import kernel as k
@@ -42,6 +42,7 @@ RULE_CODES: dict[Any, int] = {
     priority_first: k.RULE_PRIORITY_FIRST,
     longest_in_system: k.RULE_LONGEST,
     vulnerability: k.RULE_VULNERABILITY,
+    families_first: k.RULE_FAMILIES_FIRST,
 }
 
 
@@ -194,7 +195,7 @@ class HousingModel(mesa.Model):
     def _refresh_households(self) -> None:
         names = ("seed", "territory", "kind", "persons", "size_class", "needs", "regular_status", "priority", "cause",
                  "state", "entered_state", "entered_system", "supported", "housed_at", "token", "uid",
-                 "mobility_offers", "visits", "offers", "queue_since", "tickets")
+                 "mobility_offers", "visits", "offers", "queue_since", "tickets", "calls")
         self._h = dict(zip(names, k.household_arrays(self._st)))
 
     def _refill(self) -> None:
@@ -423,10 +424,12 @@ class HousingModel(mesa.Model):
             if divert_to is not None:
                 self._a["div_to"][t, c] = divert_to
 
-    def set_support(self, territory: TerritoryView, slots: int, states: list[int], reduction: float) -> None:
-        """Support slots for tenants of ``states``; supported tenants' hazards to the street are
-        multiplied by ``1 - reduction`` (from their next move in)."""
+    def set_support(self, territory: TerritoryView, slots: int, states: list[int], reduction: float, duration: Any = None) -> None:
+        """Support slots for tenants of ``states``, given at move-in while slots are free; supported
+        tenants' hazards to the street are multiplied by ``1 - reduction`` for ``duration`` (a stay
+        law; None: the whole tenancy), after which the slot goes to the next tenant who moves in."""
         t = territory.index
+        self._a["support_law"][t] = -1 if duration is None else self._law(duration)
         self._a["support_slots"][t] = slots
         self._a["support_states"][t, :] = False
         self._a["support_states"][t, states] = True

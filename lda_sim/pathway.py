@@ -51,6 +51,9 @@ class Transition:
     eligible: dict[str, frozenset[Any]]
     label: dict[str, str]
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: A request to an emergency line (the 115): the household asks at its calls, each answered
+    #: for a short while, instead of waiting on a list (see the territory's ``emergency_line``).
+    request: bool = False
 
     @property
     def key(self) -> str:
@@ -65,6 +68,7 @@ class Kind:
     persons: tuple[int, ...]
     cumulative: tuple[float, ...]
     isolated: bool
+    family: bool = False  # a household with children (the 115's families-first rule)
 
 
 class Pathway:
@@ -120,7 +124,7 @@ class Pathway:
             for n in persons:
                 acc += dist[n]
                 cumulative.append(acc / total)
-            kinds[name] = Kind(name, persons, tuple(cumulative), bool(k["isolated"]))
+            kinds[name] = Kind(name, persons, tuple(cumulative), bool(k["isolated"]), bool(k.get("family", False)))
         return kinds
 
     def _check_states(self, spec: dict[str, Any]) -> None:
@@ -179,7 +183,10 @@ class Pathway:
             if "ready_after" in defaults:
                 defaults["ready_after"] = make_law(defaults["ready_after"])
             label = t.get("label", {"fr": f"{origin.label['fr']} → {target.label['fr']}", "en": f"{origin.label['en']} → {target.label['en']}"})
-            transitions.append(Transition(len(transitions), origin, target, mode, eligible, label, defaults))
+            request = bool(t.get("request", False))
+            if request and (mode != "queue" or target.kind != "shelter"):
+                raise ConfigError(self.file, f"{where}.request", "only a queue into a shelter can be a request to the emergency line (115)")
+            transitions.append(Transition(len(transitions), origin, target, mode, eligible, label, defaults, request))
         return transitions
 
     def _check_eligibility(self, eligible: dict[str, frozenset[Any]], where: str) -> None:

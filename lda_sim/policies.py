@@ -555,6 +555,12 @@ class Support(Policy):
             self.states.append(self.pathway.state_index[name])
         self.slots = int(self.spec["slots"])
         self.reduction = float(self.spec["failure_reduction"])
+        self.duration = None
+        if "support_days" in self.spec:
+            try:
+                self.duration = make_law(self.spec["support_days"])
+            except ValueError as exc:
+                self.error("support_days", str(exc))
 
     def install(self, model: HousingModel) -> None:
         self._model = model
@@ -562,7 +568,7 @@ class Support(Policy):
 
     def apply(self) -> None:
         for territory in self.territories(self._model):
-            self._model.set_support(territory, self.slots, self.states, self.reduction)
+            self._model.set_support(territory, self.slots, self.states, self.reduction, self.duration)
 
     def stop(self) -> None:
         for territory in self.territories(self._model):

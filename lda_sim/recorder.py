@@ -18,7 +18,7 @@ _COUNTERS = (
     "occupancy", "persons", "capacity", "queue_length", "flow", "flow_persons", "entries", "entries_persons", "offers",
     "refusals", "lettings", "lettings_unused", "occupancy_mean", "cost", "support_slots", "support_used", "support_cost",
     "prevented", "diverted", "migration", "migration_persons", "migration_out", "migration_in", "mobility_offers",
-    "mobility_refusals", "initial", "initial_persons",
+    "mobility_refusals", "initial", "initial_persons", "requests", "unmet", "regularised", "support_started",
 )
 #: Edges of the waiting-time histogram, in days (fine at first, then coarser).
 WAIT_BIN_EDGES = np.array(
@@ -85,6 +85,10 @@ class Recorder:
     migration_out: np.ndarray
     migration_in: np.ndarray
     mobility_offers: np.ndarray
+    requests: np.ndarray
+    unmet: np.ndarray
+    regularised: np.ndarray
+    support_started: np.ndarray
     mobility_refusals: np.ndarray
     initial: np.ndarray
     initial_persons: np.ndarray
@@ -226,6 +230,10 @@ class Recorder:
                 "migration_persons": var(("origin", "destination", "time"), self.migration_persons, "persons", "Persons that moved between territories during the month"),
                 "migration_out": var(tsm, self.migration_out, "households", "Households that left the state for a home in another territory during the month"),
                 "migration_in": var(tsm, self.migration_in, "households", "Households from another territory that entered the state during the month"),
+                "requests_115": var(("territory", "time"), self.requests, "requests", "Requests to the emergency line (115) by households on the street during the month (one per call)"),
+                "requests_115_unmet": var(("territory", "time"), self.unmet, "requests", "Requests to the 115 that lapsed unmet during the month (no place came free for the caller while the request was open)"),
+                "regularised": var(("territory", "time"), self.regularised, "households", "Households that got a regular residence status during the month"),
+                "support_started": var(("territory", "time"), self.support_started, "households", "Tenants who got a support slot at their move-in during the month"),
                 "mobility_offers": var(("territory", "time"), self.mobility_offers, "offers", "Lettings of the territory offered to households waiting in another territory during the month"),
                 "mobility_refusals": var(("territory", "time"), self.mobility_refusals, "offers", "Offers to households of another territory refused during the month"),
                 "initial_occupancy": var(("territory", "state"), self.initial, "households", "Households in each state at the start"),

@@ -155,6 +155,7 @@ _PATHWAY_KIND = _object(
             "Distribution of persons per household of this kind",
         ),
         "isolated": {"type": "boolean"},
+        "family": {"type": "boolean", "description": "Households with children (the 115's families-first rule)"},
     }
 )
 
@@ -181,6 +182,10 @@ _PATHWAY_TRANSITION = _object(
         "rate_per_year": number(0),
         "refusal_probability": number(0, 1),
         "ready_after": sourced(STAY_LAW),
+        "request": {
+            "type": "boolean",
+            "description": "A request to the emergency line (115): the household asks at its calls, each answered for a while, instead of waiting on a list",
+        },
     },
     ("from", "to"),
 )
@@ -230,6 +235,7 @@ _POPULATION_FIELDS: dict[str, Any] = {
     "needs": mix(NEEDS, "Shares of support needs"),
     "regular_status_share": number(0, 1, description="Share with a regular residence status (eligible to housing)"),
     "priority_share": number(0, 1, description="Share with a priority flag (DALO, violence, vulnerability)"),
+    "calls_115_share": number(0, 1, description="Share of households on the street who ask the emergency line (115); the others are reached by outreach"),
 }
 
 _STATE_PARAMS = _object(
@@ -244,6 +250,11 @@ _STATE_PARAMS = _object(
         "turnover_rate": number(0, 1, description="Lettings per unit of stock per year"),
         "share_to_homeless": number(0, 1, description="Share of lettings that go to households of the model"),
         "size_mix": mix(description="Size classes of lettings"),
+        "lettings_by_origin": mix(
+            ("priority", "street", "shelter", "housing"),
+            "Shares of the lettings to homeless households reserved to each public: priority (DALO and the prefectoral quota, whatever "
+            "the origin), then households from the street, from shelters and from temporary housing",
+        ),
     }
 )
 
@@ -303,6 +314,18 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
             "description": "Population at the start per state, in persons or households",
         },
         "states": {"type": "object", "additionalProperties": _STATE_PARAMS},
+        "emergency_line": _object(
+            {
+                "request_days": number(0.01, 365, description="How long a request to the 115 stays open (days): unmet by then, it is lost"),
+                "recall_after": sourced(STAY_LAW, "Time before an unmet caller (or one back on the street) calls again"),
+                "outreach_per_year": number(0, 365, description="Rate at which outreach (maraudes) reaches a household who does not call, and asks for it"),
+            },
+            ("request_days", "recall_after"),
+        ),
+        "status": _object(
+            {"regularisation_per_year": number(0, 12, description="Rate at which a household without a regular status gets one")},
+            ("regularisation_per_year",),
+        ),
         "costs": {
             "type": "object",
             "properties": {"support": _object({"eur_per_slot_year": number(0)}, ("eur_per_slot_year",))},
@@ -437,6 +460,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             "slots": number(0, MAX_CAPACITY, integer=True),
             "states": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "failure_reduction": number(0, 1, description="Relative reduction of the hazards back to the street of supported tenants"),
+            "support_days": sourced(STAY_LAW, "How long support lasts from the move-in; then the slot goes to the next tenant who moves in (absent: the whole tenancy)"),
         },
         ("type", "start", "slots", "states", "failure_reduction"),
     ),

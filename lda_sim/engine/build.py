@@ -159,7 +159,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     # --- households (grown by the kernel) ---
     H = 1024
     for name in ("h_terr", "h_kind", "h_persons", "h_size", "h_needs", "h_status", "h_priority", "h_cause", "h_profile",
-                 "h_state", "h_supported", "h_mobility_offers", "h_ntickets"):
+                 "h_state", "h_supported", "h_mobility_offers", "h_ntickets", "h_calls", "h_ncalls"):
         a[name] = np.zeros(H, np.int32)  # small values: half the memory of int64
     for name in ("h_token", "h_uid", "free_slots"):
         a[name] = np.zeros(H, np.int64)
@@ -178,6 +178,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["edge_origin"] = np.array([t.origin.index for t in transitions], np.int64)
     a["edge_target"] = np.array([t.target.index for t in transitions], np.int64)
     a["edge_mode"] = np.array([_MODE[t.mode] for t in transitions], np.int64)
+    a["e_request"] = np.array([t.request for t in transitions], np.bool_)
     edge_index = np.full((S, S), -1, np.int64)
     for t in transitions:
         edge_index[t.origin.index, t.target.index] = t.index
@@ -188,6 +189,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["out_h"], a["n_out_h"] = _ragged(out_h)
     # --- household kinds, populations and eligibility by profile ---
     a["kind_isolated"] = np.array([int(pathway.kinds[n].isolated) for n in kinds], np.int64)
+    a["kind_family"] = np.array([pathway.kinds[n].family for n in kinds], np.bool_)
     a["kind_p_vals"], a["kind_p_n"] = _ragged([list(pathway.kinds[n].persons) for n in kinds])
     a["kind_p_cum"], _ = _ragged([list(pathway.kinds[n].cumulative) for n in kinds], np.float64)
     max_persons = max(max(pathway.kinds[n].persons) for n in kinds)
@@ -199,6 +201,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["pop_needs_cum"], _ = _ragged([list(p.needs.cumulative) for p in pops], np.float64)
     a["pop_status"] = np.array([p.regular_status_share for p in pops], np.float64)
     a["pop_priority"] = np.array([p.priority_share for p in pops], np.float64)
+    a["pop_calls"] = np.array([p.calls_115_share for p in pops], np.float64)
     a["profile_dims"] = np.array([len(kinds), len(NEEDS), NC, C], np.int64)
     a["elig"] = _eligibility(pathway, kinds)
     # --- territories ---
@@ -237,6 +240,13 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["cost_per_day"] = f2()
     a["support_cost_day"] = np.array([t.support_cost_per_slot_day for t in territories], np.float64)
     a["rule"] = np.zeros((T, S), np.int64)
+    # the 115 (line_par: request days, outreach per year, regularisation per year) and support
+    a["line_recall"] = np.full(T, -1, np.int64)
+    a["line_par"] = np.zeros((T, 4))
+    a["support_law"] = np.full(T, -1, np.int64)
+    # lettings by origin: cumulative shares of the publics (priority, street, shelter, housing)
+    a["grp_on"] = np.zeros((T, S), np.bool_)
+    a["grp_cum"] = np.zeros((T, S, k.N_PUBLICS))
     initial_streams: dict[tuple[int, int], int] = {}
     for ti, tc in enumerate(territories):
         for si, n in tc.places.items():
@@ -266,7 +276,19 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
             a["inf_cause"][ti, i] = c
             a["inf_pop"][ti, i] = pop_index[id(f.population)]
             a["has_cause"][ti, c] = True
+        line = tc.emergency_line
+        if line is not None:
+            a["line_recall"][ti] = laws.index(line.recall_after)
+            a["line_par"][ti, 0] = line.request_days
+            a["line_par"][ti, 1] = line.outreach_per_year
+        a["line_par"][ti, 2] = tc.regularisation_per_year
         for s, sup in tc.supplies.items():
+            if sup.by_origin is not None:
+                if k.N_PUBLICS * C > k.MAX_PERSONS_BIN:
+                    raise ValueError(f"{tc.file}: states.{states[s].name}.lettings_by_origin: {C} size classes x {k.N_PUBLICS} publics exceed the {k.MAX_PERSONS_BIN} lists of a state")
+                a["grp_on"][ti, s] = True
+                a["grp_cum"][ti, s] = sup.by_origin.cumulative
+                a["n_bins"][s] = k.N_PUBLICS * C
             a["sup_is"][ti, s] = True
             a["sup_stock"][ti, s] = float(sup.stock_units)
             a["sup_turn"][ti, s] = sup.turnover_rate
@@ -351,6 +373,8 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["r_migration"], a["r_migration_persons"] = np.zeros((T, T, M), np.int64), np.zeros((T, T, M), np.int64)
     a["r_mobility_offers"], a["r_mobility_refusals"] = np.zeros((T, M), np.int64), np.zeros((T, M), np.int64)
     a["r_initial"], a["r_initial_persons"] = np.zeros((T, S), np.int64), np.zeros((T, S), np.int64)
+    for name in ("r_requests", "r_unmet", "r_regularised", "r_support_started"):
+        a[name] = np.zeros((T, M), np.int64)
     for name in ("w_val", "th_val"):
         a[name] = np.zeros(1024)
     for name in ("w_where", "w_month", "th_terr", "th_month"):

@@ -37,8 +37,14 @@ CAP_NONE, CAP_SHELTER, CAP_UNITS, CAP_TURNOVER = 0, 1, 2, 3
 KIND_STREET, KIND_SHELTER, KIND_HOUSING, KIND_EXIT = 0, 1, 2, 3
 MODE_QUEUE, MODE_STAY, MODE_HAZARD = 0, 1, 2
 EV_ARRIVAL, EV_LETTING, EV_DEPART, EV_READY, EV_MONTH_END, EV_PYTHON = 0, 1, 2, 3, 4, 5
+EV_CALL, EV_CALL_END, EV_OUTREACH, EV_REGULARISE, EV_SUPPORT_END = 6, 7, 8, 9, 10
 LAW_EXPONENTIAL, LAW_LOGNORMAL, LAW_FIXED, LAW_EMPIRICAL = 0, 1, 2, 3
-RULE_FCFS, RULE_PRIORITY_FIRST, RULE_LONGEST, RULE_VULNERABILITY, RULE_CUSTOM = 0, 1, 2, 3, 4
+RULE_FCFS, RULE_PRIORITY_FIRST, RULE_LONGEST, RULE_VULNERABILITY, RULE_FAMILIES_FIRST, RULE_CUSTOM = 0, 1, 2, 3, 4, 5
+#: Publics of the lettings to homeless households (config.LETTING_PUBLICS): a household's public
+#: is PUB_PRIORITY if it has the priority flag and that public has a share, else its origin's kind.
+PUB_PRIORITY, PUB_STREET, PUB_SHELTER, PUB_HOUSING, N_PUBLICS = 0, 1, 2, 3, 4
+#: Columns of ``line_par``: how long a 115 request stays open (days), outreach and regularisation rates (a year).
+LP_REQUEST_DAYS, LP_OUTREACH, LP_REGULARISE = 0, 1, 2
 BASIS_PERSONS, BASIS_HOUSEHOLDS, BASIS_CAPACITY = 0, 1, 2
 R_DONE, R_PYTHON, R_REFILL, R_GROWN, R_SLIDE, R_ERROR, R_TOO_MANY, R_INVARIANT = 0, 1, 2, 3, 4, 5, 6, 7
 
@@ -51,6 +57,7 @@ TRAJECTORY_COLUMNS = 11  # uid, territory, transition, state, then kind, persons
 
 # purposes of household draws (as lda_sim.streams)
 P_KIND, P_PERSONS, P_NEEDS, P_STATUS, P_PRIORITY, P_STAY, P_DESTINATION, P_HAZARD, P_READY, P_OFFER, P_ELAPSED, P_MOBILITY = range(1, 13)
+P_CALLS, P_RECALL, P_OUTREACH, P_REGULARISE, P_SUPPORT, P_PUBLIC = range(13, 19)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -485,6 +492,8 @@ def household_key(st, slot: int, territory: int, state: int):
         return st.h_entered_system[slot], since, 0.0, 0.0
     if rule == RULE_VULNERABILITY:
         return -float(st.h_needs[slot]), (0.0 if st.h_priority[slot] else 1.0), since, 0.0
+    if rule == RULE_FAMILIES_FIRST:
+        return (0.0 if st.kind_family[st.h_kind[slot]] else 1.0), since, 0.0, 0.0
     with objmode(k0="float64", k1="float64", k2="float64", k3="float64"):
         k0, k1, k2, k3 = hooks.priority_key(rule, slot, state)
     return k0, k1, k2, k3
@@ -492,10 +501,27 @@ def household_key(st, slot: int, territory: int, state: int):
 
 @njit(cache=True)
 def fit_bin(st, state: int, slot: int) -> int:
-    """Waiting-list bin of a household for a state: persons (shelter) or size class."""
+    """Waiting-list bin of a household for a state: persons (shelter) or size class, the latter
+    within its public's lists where lettings are shared by origin."""
     if st.cap_kind[state] == CAP_SHELTER:
         return min(st.h_persons[slot], MAX_PERSONS_BIN) - 1
+    t = st.h_terr[slot]
+    if st.grp_on[t, state]:
+        return public_of(st, slot, t, state) * st.units.shape[2] + st.h_size[slot]
     return st.h_size[slot]
+
+
+@njit(cache=True)
+def public_of(st, slot: int, t: int, state: int) -> int:
+    """The public a household belongs to for the lettings of ``state`` (see PUB_PRIORITY)."""
+    if st.h_priority[slot] and st.grp_cum[t, state, PUB_PRIORITY] > 0:
+        return PUB_PRIORITY
+    kind = st.state_kind[st.h_state[slot]]
+    if kind == KIND_STREET:
+        return PUB_STREET
+    if kind == KIND_SHELTER:
+        return PUB_SHELTER
+    return PUB_HOUSING
 
 
 @njit(cache=True)
@@ -802,6 +828,8 @@ def grow_households(st) -> None:
     st.h_uid = _resized_i8(st.h_uid, m)
     st.h_mobility_offers = _resized_i4(st.h_mobility_offers, m)
     st.h_ntickets = _resized_i4(st.h_ntickets, m)
+    st.h_calls = _resized_i4(st.h_calls, m)
+    st.h_ncalls = _resized_i4(st.h_ncalls, m)
     v = np.zeros((m, st.h_visits.shape[1]), np.int16)
     v[:n] = st.h_visits
     st.h_visits = v
@@ -902,6 +930,12 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
     st.h_offers[slot, :] = 0
     st.h_queue_since[slot, :] = math.nan
     st.h_ticket[slot, :] = 0
+    st.h_calls[slot] = 1 if uniform(seed, draw_tag(P_CALLS, 0, 0)) < st.pop_calls[population] else 0
+    st.h_ncalls[slot] = 0
+    rate = st.line_par[t, LP_REGULARISE]
+    if not status and rate > 0:
+        delay = -math.log(uniform(seed, draw_tag(P_REGULARISE, 0, 0))) / (rate / DAYS_PER_YEAR)
+        schedule(st, now + delay, EV_REGULARISE, slot, st.h_uid[slot], 0)
     return slot
 
 
@@ -938,6 +972,7 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
     if st.counters[C_TRAJECTORIES]:
         _log(st, slot, state, now)
     seed = st.h_seed[slot]
+    support_days = _INF
     if st.state_kind[state] == KIND_HOUSING:
         if st.h_housed_at[slot] != st.h_housed_at[slot] and not st.counters[C_POPULATING]:
             st.h_housed_at[slot] = now
@@ -945,6 +980,10 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
         if st.support_states[t, state] and st.support_used[t] < st.support_slots[t]:
             st.h_supported[slot] = 1
             st.support_used[t] += 1
+            st.r_support_started[t, st.counters[C_MONTH]] += 1
+            if st.support_law[t] >= 0:
+                support_days = law_sample(st, st.support_law[t], uniform(seed, draw_tag(P_SUPPORT, state, visit)))
+                schedule(st, now + support_days, EV_SUPPORT_END, slot, st.h_token[slot], 0)
     best_time, best = _INF, -1
     law = st.stay_law[t, state]
     if law >= 0:
@@ -965,18 +1004,31 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
         if not st.elig[profile, tr] or not rate_year > 0:
             continue
         rate = rate_year / DAYS_PER_YEAR
+        e = -math.log(uniform(seed, draw_tag(P_HAZARD, tr, visit)))
         if st.h_supported[slot] and st.state_kind[st.edge_target[tr]] == KIND_STREET:
-            rate *= 1.0 - st.support_reduction[t]
-            if rate <= 0:
+            # the hazard is lower while support lasts (support_days), then back to its rate:
+            # invert the piecewise cumulative hazard
+            low = rate * (1.0 - st.support_reduction[t])
+            span = support_days
+            if e < low * span:
+                d = e / low
+            elif span < _INF:
+                d = span + (e - low * span) / rate
+            else:
                 continue
-        d = -math.log(uniform(seed, draw_tag(P_HAZARD, tr, visit))) / rate
+        else:
+            d = e / rate
         if d < best_time:
             best_time, best = d, tr
     if best >= 0:
         schedule(st, now + best_time, EV_DEPART, slot, st.h_token[slot], best)
+    requests = False
     for k in range(st.n_out_q[state]):
         tr = st.out_q[state, k]
         if st.e_closed[t, tr] or not st.elig[profile, tr]:
+            continue
+        if st.e_request[tr] and st.line_recall[t] >= 0:
+            requests = True  # asked at calls (below), not waited for on a list
             continue
         target = st.edge_target[tr]
         ready = st.e_ready[t, tr]
@@ -984,8 +1036,18 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
             delay = law_sample(st, ready, uniform(seed, draw_tag(P_READY, tr, visit)))
             schedule(st, now + delay, EV_READY, slot, st.h_token[slot], tr)
         else:
-            entered = st.h_entered_state[slot]
-            _join(st, slot, tr, entered if entered > 0.0 else 0.0)
+            # a household of the initial population has waited since it entered its state
+            _join(st, slot, tr, st.h_entered_state[slot])
+    if requests:
+        if st.h_calls[slot]:
+            if now == st.h_entered_system[slot] and not st.counters[C_POPULATING]:
+                delay = 0.0  # a new arrival calls at once
+            else:  # back on the street (or there at the start): calls again after a while
+                delay = law_sample(st, st.line_recall[t], uniform(seed, draw_tag(P_RECALL, state, visit)))
+            schedule(st, now + delay, EV_CALL, slot, st.h_token[slot], 0)
+        elif st.line_par[t, LP_OUTREACH] > 0:
+            delay = -math.log(uniform(seed, draw_tag(P_OUTREACH, state, visit))) / (st.line_par[t, LP_OUTREACH] / DAYS_PER_YEAR)
+            schedule(st, now + delay, EV_OUTREACH, slot, st.h_token[slot], 0)
 
 
 @njit(cache=True)
@@ -997,13 +1059,12 @@ def _join(st, slot: int, transition: int, since: float) -> None:
     if st.h_queue_since[slot, q] != st.h_queue_since[slot, q]:
         st.h_queue_since[slot, q] = since
     kind = st.cap_kind[target]
-    persons = st.h_persons[slot]
+    fit = fit_bin(st, target, slot)
     if kind == CAP_SHELTER:
-        fit = (persons if persons < MAX_PERSONS_BIN else MAX_PERSONS_BIN) - 1
-        room = st.occ_p[t, target] + persons <= st.places[t, target]
+        room = st.occ_p[t, target] + st.h_persons[slot] <= st.places[t, target]
     else:
-        fit = st.h_size[slot]
-        room = kind == CAP_UNITS and st.used_units[t, target, fit] < st.units[t, target, fit]
+        size = st.h_size[slot]
+        room = kind == CAP_UNITS and st.used_units[t, target, size] < st.units[t, target, size]
     k0, k1, k2, k3 = household_key(st, slot, t, target)
     wl_add(st, t, target, slot, k0, k1, k2, k3, fit)
     if room:
@@ -1109,25 +1170,33 @@ def _accepts_move(st, slot: int, destination: int, probability: float) -> bool:
 
 
 @njit(cache=True)
-def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool) -> bool:
+def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool, public: int) -> bool:
     """Offer a vacancy of ``state`` to waiting households in priority order (shelter places:
-    households that fit the free places; housing: those of ``size_class``). Refusers keep their
-    place on the list. With ``repeat``, go on while room remains. Returns whether one was placed."""
+    households that fit the free places; housing: those of ``size_class``, of ``public`` where
+    lettings are shared by origin). Refusers keep their place on the list. With ``repeat``, go on
+    while room remains. Returns whether one was placed.
+
+    Under the families-first rule, shelter places are held for the household at the head of the
+    list while it does not fit (until more places free up or its request lapses)."""
     shelter = st.cap_kind[state] == CAP_SHELTER
+    hold = shelter and st.rule[t, state] == RULE_FAMILIES_FIRST
     q = st.qidx[state]
     placed = False
     n_refused = 0
     refused = st.refused
     month = st.counters[C_MONTH]
-    first, last = size_class, size_class + 1
+    first = size_class + (public * st.units.shape[2] if st.grp_on[t, state] else 0)
+    last = first + 1
     while True:
         if shelter:
             free = -(st.occ_p[t, state] - st.places[t, state])
             if free <= 0:
                 break
             first, last = 0, (free if free < MAX_PERSONS_BIN else MAX_PERSONS_BIN)
+            if hold:
+                last = MAX_PERSONS_BIN
         slot = wl_best(st, t, state, first, last)
-        if slot < 0:
+        if slot < 0 or (hold and st.h_persons[slot] > free):
             break
         transition = st.edge_index[st.h_state[slot], state]
         accepted = _accepts_offer(st, slot, transition, st.e_refusal[t, transition])
@@ -1175,11 +1244,11 @@ def fill_pending(st) -> None:
         kind = st.cap_kind[state]
         if kind == CAP_SHELTER:
             if st.places[t, state] - st.occ_p[t, state] > 0:
-                offer_until_accepted(st, t, state, 0, True)
+                offer_until_accepted(st, t, state, 0, True, 0)
         elif kind == CAP_UNITS:
             for c in range(st.units.shape[2]):
                 if st.used_units[t, state, c] < st.units[t, state, c]:
-                    offer_until_accepted(st, t, state, c, True)
+                    offer_until_accepted(st, t, state, c, True, 0)
 
 
 @njit(cache=True)
@@ -1210,7 +1279,13 @@ def _offer_elsewhere(st, t: int, state: int, size_class: int) -> bool:
             j, probability = jj, p
             if pick < running:
                 break
-    slot = wl_best(st, j, state, size_class, size_class + 1)
+    slot = -1
+    n_size = st.units.shape[2]
+    for g in range(N_PUBLICS if st.grp_on[j, state] else 1):  # the best of any public there
+        b = g * n_size + size_class
+        candidate = wl_best(st, j, state, b, b + 1)
+        if candidate >= 0 and (slot < 0 or household_key(st, candidate, j, state) < household_key(st, slot, j, state)):
+            slot = candidate
     if slot < 0:
         return False
     accepted = _accepts_move(st, slot, t, probability)
@@ -1231,8 +1306,24 @@ def let(st, t: int, state: int, size_class: int) -> None:
     or of this one; if none fits it goes to ordinary demand."""
     if st.mob_stream[t] >= 0 and st.mob_states[state] and _offer_elsewhere(st, t, state, size_class):
         used = True
+    elif st.grp_on[t, state]:
+        # the letting is reserved to a public by its share; if none of that public fits, it goes
+        # to the next public with a share (the landlord lets to another homeless household)
+        _, u, _ = stream_next(st, st.sup_stream[t, state])
+        first = N_PUBLICS - 1
+        for g in range(N_PUBLICS):
+            if u < st.grp_cum[t, state, g]:
+                first = g
+                break
+        used = False
+        for i in range(N_PUBLICS):
+            g = (first + i) % N_PUBLICS
+            share = st.grp_cum[t, state, g] - (st.grp_cum[t, state, g - 1] if g > 0 else 0.0)
+            if share > 0 and offer_until_accepted(st, t, state, size_class, False, g):
+                used = True
+                break
     else:
-        used = offer_until_accepted(st, t, state, size_class, False)
+        used = offer_until_accepted(st, t, state, size_class, False, 0)
     month = st.counters[C_MONTH]
     st.r_lettings[t, state, month] += 1
     if not used:
@@ -1298,6 +1389,72 @@ def _letting(st, t: int, state: int, token: int) -> None:
             break
     let(st, t, state, size_class)
     schedule_letting(st, t, state)
+
+
+@njit(cache=True)
+def _call(st, slot: int) -> None:
+    """A household on the street asks the 115: it joins the lists of the 115's shelters for
+    ``request_days``; a place that frees up meanwhile may be its (by the lists' rule)."""
+    t = st.h_terr[slot]
+    state = st.h_state[slot]
+    st.h_ncalls[slot] += 1
+    profile = st.h_profile[slot]
+    asked = False
+    for k in range(st.n_out_q[state]):
+        tr = st.out_q[state, k]
+        if st.e_request[tr] and not st.e_closed[t, tr] and st.elig[profile, tr]:
+            _join(st, slot, tr, st.h_entered_state[slot])  # the wait runs from the street entry
+            asked = True
+    if asked:
+        st.r_requests[t, st.counters[C_MONTH]] += 1
+        schedule(st, st.clock[K_NOW] + st.line_par[t, LP_REQUEST_DAYS], EV_CALL_END, slot, st.h_token[slot], 0)
+
+
+@njit(cache=True)
+def _call_end(st, slot: int) -> None:
+    """The household's request lapsed unmet (it is still on the street): it leaves the 115's
+    lists, places held for it go to others, and it calls again later."""
+    t = st.h_terr[slot]
+    state = st.h_state[slot]
+    lapsed = False
+    for k in range(st.n_out_q[state]):
+        tr = st.out_q[state, k]
+        if st.e_request[tr]:
+            target = st.edge_target[tr]
+            if wl_discard(st, t, target, slot):
+                lapsed = True
+                if st.wl_count[t, target]:
+                    _push_pending(st, t, target)
+    if lapsed:
+        st.r_unmet[t, st.counters[C_MONTH]] += 1
+    u = uniform(st.h_seed[slot], draw_tag(P_RECALL, 1024 + state, st.h_ncalls[slot]))
+    schedule(st, st.clock[K_NOW] + law_sample(st, st.line_recall[t], u), EV_CALL, slot, st.h_token[slot], 0)
+
+
+@njit(cache=True)
+def _regularise(st, slot: int) -> None:
+    """A household gets a regular residence status: the queues it was not eligible to open."""
+    t = st.h_terr[slot]
+    st.h_status[slot] = 1
+    dims = st.profile_dims
+    st.h_profile[slot] = (((((st.h_kind[slot] * dims[1] + st.h_needs[slot]) * 2 + 1) * 2 + st.h_priority[slot]) * dims[2]
+                           + st.h_cause[slot]) * dims[3] + st.h_size[slot])
+    st.r_regularised[t, st.counters[C_MONTH]] += 1
+    state = st.h_state[slot]
+    profile = st.h_profile[slot]
+    for k in range(st.n_out_q[state]):
+        tr = st.out_q[state, k]
+        if st.e_request[tr] or st.e_closed[t, tr] or not st.elig[profile, tr]:
+            continue
+        if st.h_ticket[slot, st.qidx[st.edge_target[tr]]] == 0:
+            _join(st, slot, tr, st.clock[K_NOW])
+
+
+@njit(cache=True)
+def _support_ends(st, slot: int) -> None:
+    if st.h_supported[slot]:
+        st.h_supported[slot] = 0
+        st.support_used[st.h_terr[slot]] -= 1
 
 
 @njit(cache=True)
@@ -1390,6 +1547,22 @@ def run_events(st, until: float, mesa_time: float) -> int:
             _letting(st, a, b, c)
         elif kind == EV_MONTH_END:
             _month_end(st, a)
+        elif kind == EV_CALL:
+            if st.h_token[a] == b:
+                _call(st, a)
+        elif kind == EV_CALL_END:
+            if st.h_token[a] == b:
+                _call_end(st, a)
+        elif kind == EV_OUTREACH:
+            if st.h_token[a] == b:
+                st.h_calls[a] = 1  # the outreach team asks for it, and it asks from then on
+                _call(st, a)
+        elif kind == EV_REGULARISE:
+            if st.h_uid[a] == b and st.h_state[a] >= 0 and not st.h_status[a]:
+                _regularise(st, a)
+        elif kind == EV_SUPPORT_END:
+            if st.h_token[a] == b:
+                _support_ends(st, a)
         else:
             counters[C_PYEVENT] = a
             counters[C_NEED_FILL] = 1
@@ -1567,6 +1740,7 @@ def household_arrays(st):
         st.h_seed, st.h_terr, st.h_kind, st.h_persons, st.h_size, st.h_needs, st.h_status, st.h_priority,
         st.h_cause, st.h_state, st.h_entered_state, st.h_entered_system, st.h_supported, st.h_housed_at,
         st.h_token, st.h_uid, st.h_mobility_offers, st.h_visits, st.h_offers, st.h_queue_since, st.h_ticket,
+        st.h_calls,
     )
 
 

@@ -211,6 +211,20 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('mv_i', _i8_2),
     ('mv_f', _f8_2),
     ('refused', _f8_2),
+    ('h_calls', _i4_1),
+    ('h_ncalls', _i4_1),
+    ('e_request', _b1_1),
+    ('line_recall', _i8_1),
+    ('line_par', _f8_2),
+    ('pop_calls', _f8_1),
+    ('kind_family', _b1_1),
+    ('grp_cum', _f8_3),
+    ('grp_on', _b1_2),
+    ('support_law', _i8_1),
+    ('r_requests', _i8_2),
+    ('r_unmet', _i8_2),
+    ('r_regularised', _i8_2),
+    ('r_support_started', _i8_2),
 )
 
 KERNEL_STATE = KernelStateType(list(FIELDS))
@@ -402,6 +416,20 @@ def new_state(  # noqa: PLR0913
     mv_i,
     mv_f,
     refused,
+    h_calls,
+    h_ncalls,
+    e_request,
+    line_recall,
+    line_par,
+    pop_calls,
+    kind_family,
+    grp_cum,
+    grp_on,
+    support_law,
+    r_requests,
+    r_unmet,
+    r_regularised,
+    r_support_started,
 ):
     """The kernel state from its arrays (one argument per field of :data:`FIELDS`, in order)."""
     st = structref.new(KERNEL_STATE)  # type: ignore[call-arg, var-annotated]  # a numba intrinsic, typed by numba
@@ -582,5 +610,19 @@ def new_state(  # noqa: PLR0913
     st.mv_i = mv_i
     st.mv_f = mv_f
     st.refused = refused
+    st.h_calls = h_calls
+    st.h_ncalls = h_ncalls
+    st.e_request = e_request
+    st.line_recall = line_recall
+    st.line_par = line_par
+    st.pop_calls = pop_calls
+    st.kind_family = kind_family
+    st.grp_cum = grp_cum
+    st.grp_on = grp_on
+    st.support_law = support_law
+    st.r_requests = r_requests
+    st.r_unmet = r_unmet
+    st.r_regularised = r_regularised
+    st.r_support_started = r_support_started
     return st
 
