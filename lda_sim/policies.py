@@ -291,13 +291,13 @@ class CapacityChange(Policy):
     def validate(self) -> None:
         self.target = self.state("state", capacity=("shelter", "units"))
         self.shares = self.size_mix() if self.target.capacity_kind == "units" else [1.0]
-        given = [key for key in ("change_per_year", "change") if key in self.spec]
-        if len(given) != 1:
-            self.error("change_per_year" if not given else "change", "give 'change_per_year' (spread over months) or 'change' (all on the start date), not both"
-                       if given else "missing: 'change_per_year' (spread over months) or 'change' (all on the start date)")
+        if "change" in self.spec and "change_per_year" in self.spec:
+            self.error("change", "give 'change_per_year' (spread over months) or 'change' (all on the start date), not both")
+        if "change" not in self.spec and "change_per_year" not in self.spec:
+            self.error("change_per_year", "missing: 'change_per_year' (spread over months) or 'change' (all on the start date)")
         self.once = "change" in self.spec
-        if self.once and not float(self.spec["change"]).is_integer():
-            self.error("change", f"expected a whole number of places or units, got {self.spec['change']!r}")
+        if self.once and "end" in self.spec:
+            self.error("end", "'change' acts once, on the start date: it takes no end")
 
     def install(self, model: HousingModel) -> None:
         self._model = model
