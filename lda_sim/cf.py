@@ -33,11 +33,12 @@ MEANS = frozenset({"occupancy_mean"})
 SUMS = frozenset({
     "flow", "flow_persons", "entries", "entries_persons", "exits", "served", "wait_histogram", "offers", "refusals",
     "lettings", "lettings_unused", "cost", "support_cost", "prevented", "diverted", "migration", "migration_persons",
-    "migration_out", "migration_in", "mobility_offers", "mobility_refusals",
+    "migration_out", "migration_in", "mobility_offers", "mobility_refusals", "requests_115", "requests_115_unmet",
+    "regularised", "support_started",
 })
 
 #: The domain units lda_sim writes that are counts (or money): CF units ``1``.
-COUNT_UNITS = frozenset({"households", "persons", "offers", "lettings", "slots", "places or units", "places", "units", "EUR", "runs"})
+COUNT_UNITS = frozenset({"households", "persons", "offers", "lettings", "requests", "slots", "places or units", "places", "units", "EUR", "runs"})
 #: Units written in words that UDUNITS spells otherwise.
 UNIT_NAMES = {"days": "day", "day": "day", "years": "year", "months": "month"}
 
