@@ -26,7 +26,10 @@ import xarray as xr
 CONVENTIONS = "CF-1.10"
 
 #: Stocks at the end of each month.
-STOCKS = frozenset({"occupancy", "occupancy_persons", "capacity", "queue_length", "support_slots", "support_used"})
+STOCKS = frozenset({
+    "occupancy", "occupancy_persons", "capacity", "queue_length", "support_slots", "support_used", "occupancy_by_kind",
+    "occupancy_persons_regular", "street_not_calling",
+})
 #: Time averages over the month.
 MEANS = frozenset({"occupancy_mean"})
 #: Counts and amounts summed over the month.
