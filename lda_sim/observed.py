@@ -402,19 +402,34 @@ def evaluate(targets: Iterable[Target], datasets: Mapping[str, xr.Dataset], mont
 # --------------------------------------------------------------------------------------------
 # Running the scenarios
 # --------------------------------------------------------------------------------------------
+#: The dataset variables the indicators read (a run keeps only these, so that many replicates of
+#: the national scenario fit in memory).
+VARIABLES = (
+    "occupancy", "occupancy_persons", "flow", "lettings", "lettings_unused", "requests_115",
+    "occupancy_regular_status", "occupancy_persons_regular_status", "occupancy_by_kind", "occupancy_persons_by_kind",
+)
+
+
+def _run_lean(spec: Any) -> xr.Dataset:
+    """One run, keeping only :data:`VARIABLES` (module level: picklable for the process pool)."""
+    from .ensemble import run_one
+
+    ds = run_one(spec)
+    return ds[[v for v in VARIABLES if v in ds.data_vars]].load()
+
+
 def run_replicates(scenario: str | Path, replicates: int, *, years: float | None = None, workers: int = 1, seed: int | None = None) -> xr.Dataset:
     """``replicates`` runs of a scenario with the seeds of ``lda-sim run --replicates`` (derived from
     the scenario's seed, or ``seed``), stacked along a ``replicate`` dimension. Runs in this process
     (``workers`` <= 1) or in a process pool; the results do not depend on ``workers``."""
     from .config import load_scenario
-    from .ensemble import plan_runs, run_one
+    from .ensemble import plan_runs
     from .validation import _map
 
     root = load_scenario(scenario).seed if seed is None else seed
     specs = plan_runs([str(scenario)], seed=root, replicates=replicates, years=years)
-    runs = _map(run_one, specs, workers)
-    keep = [v for v in runs[0].data_vars]
-    ds = xr.concat([r[keep] for r in runs], dim="replicate", combine_attrs="drop_conflicts")
+    runs = _map(_run_lean, specs, workers)
+    ds = xr.concat(runs, dim="replicate", combine_attrs="drop_conflicts")
     return ds.assign_coords(replicate=np.arange(len(runs)), seed=("replicate", [s.seed for s in specs]))
 
 
