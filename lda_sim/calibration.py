@@ -162,6 +162,18 @@ def _mean_wait_days(view: RunView, states: list[str]) -> float:
     return float((means[ok] * served[ok]).sum() / served[ok].sum()) if ok.any() else math.nan
 
 
+def _unmet_request_share(view: RunView, states: list[str]) -> float:
+    """Share of the requests to the 115 that lapsed unmet (the states are not used: write
+    ``unmet_request_share:street``)."""
+    requests = float(view.window(view.ds.requests_115).sum())
+    return float(view.window(view.ds.requests_115_unmet).sum()) / requests if requests else math.nan
+
+
+def _requests_per_year(view: RunView, states: list[str]) -> float:
+    """Requests (calls) to the 115 per year (the states are not used)."""
+    return float(view.window(view.ds.requests_115).sum()) / view.years
+
+
 @dataclass(frozen=True)
 class Statistic:
     function: Callable[[RunView, list[str]], float]
@@ -183,6 +195,8 @@ STATISTICS: dict[str, Statistic] = {
     "median_stay_days": Statistic(_median_stay_days, "median stay of the households entering the states in the window", True),
     "mean_stay_days": Statistic(_mean_stay_days, "mean stay in the set of states (Little's law: persons / entries per day)"),
     "mean_wait_days": Statistic(_mean_wait_days, "mean wait of the households served by the states' waiting lists"),
+    "unmet_request_share": Statistic(_unmet_request_share, "share of the requests to the 115 that lapsed unmet"),
+    "requests_per_year": Statistic(_requests_per_year, "requests (calls) to the 115 per year"),
 }
 
 

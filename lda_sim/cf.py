@@ -26,18 +26,22 @@ import xarray as xr
 CONVENTIONS = "CF-1.10"
 
 #: Stocks at the end of each month.
-STOCKS = frozenset({"occupancy", "occupancy_persons", "capacity", "queue_length", "support_slots", "support_used"})
+STOCKS = frozenset({
+    "occupancy", "occupancy_persons", "capacity", "queue_length", "support_slots", "support_used", "occupancy_by_kind",
+    "occupancy_persons_regular", "street_not_calling",
+})
 #: Time averages over the month.
 MEANS = frozenset({"occupancy_mean"})
 #: Counts and amounts summed over the month.
 SUMS = frozenset({
     "flow", "flow_persons", "entries", "entries_persons", "exits", "served", "wait_histogram", "offers", "refusals",
     "lettings", "lettings_unused", "cost", "support_cost", "prevented", "diverted", "migration", "migration_persons",
-    "migration_out", "migration_in", "mobility_offers", "mobility_refusals",
+    "migration_out", "migration_in", "mobility_offers", "mobility_refusals", "requests_115", "requests_115_unmet",
+    "regularised", "support_started",
 })
 
 #: The domain units lda_sim writes that are counts (or money): CF units ``1``.
-COUNT_UNITS = frozenset({"households", "persons", "offers", "lettings", "slots", "places or units", "places", "units", "EUR", "runs"})
+COUNT_UNITS = frozenset({"households", "persons", "offers", "lettings", "requests", "slots", "places or units", "places", "units", "EUR", "runs"})
 #: Units written in words that UDUNITS spells otherwise.
 UNIT_NAMES = {"days": "day", "day": "day", "years": "year", "months": "month"}
 

@@ -103,7 +103,7 @@ class Household:
     @property
     def calls_115(self) -> bool:
         """Whether the household asks the emergency line (115) when on the street."""
-        return bool(self._get("calls"))
+        return bool(self._get("calls") > 0)
 
     @property
     def persons(self) -> int:

@@ -19,6 +19,7 @@ _COUNTERS = (
     "refusals", "lettings", "lettings_unused", "occupancy_mean", "cost", "support_slots", "support_used", "support_cost",
     "prevented", "diverted", "migration", "migration_persons", "migration_out", "migration_in", "mobility_offers",
     "mobility_refusals", "initial", "initial_persons", "requests", "unmet", "regularised", "support_started",
+    "occupancy_kind", "persons_regular", "silent",
 )
 #: Edges of the waiting-time histogram, in days (fine at first, then coarser).
 WAIT_BIN_EDGES = np.array(
@@ -89,6 +90,9 @@ class Recorder:
     unmet: np.ndarray
     regularised: np.ndarray
     support_started: np.ndarray
+    occupancy_kind: np.ndarray
+    persons_regular: np.ndarray
+    silent: np.ndarray
     mobility_refusals: np.ndarray
     initial: np.ndarray
     initial_persons: np.ndarray
@@ -197,8 +201,8 @@ class Recorder:
                     "Waiting time of the households that got through the waiting list during the month",
                     comment=(
                         "measured in continuous time from the start of the wait, not rounded to the month; "
-                        "households present at the start count their wait from the start (their past waits "
-                        "are not observed), so the first months underestimate waits: discard a warm-up"
+                        "households present at the start count their wait from their entry into their state "
+                        "(drawn at equilibrium with their elapsed stay), so waits show no ramp from zero"
                     ),
                 ),
                 "wait_days_run": var(("territory", "state", "statistic"), overall, "days", "Waiting time of all households that got through the waiting list during the run"),
@@ -230,6 +234,15 @@ class Recorder:
                 "migration_persons": var(("origin", "destination", "time"), self.migration_persons, "persons", "Persons that moved between territories during the month"),
                 "migration_out": var(tsm, self.migration_out, "households", "Households that left the state for a home in another territory during the month"),
                 "migration_in": var(tsm, self.migration_in, "households", "Households from another territory that entered the state during the month"),
+                "occupancy_by_kind": var(
+                    ("territory", "state", "household_kind", "time"), self.occupancy_kind, "households",
+                    "Households in each state at the end of the month, by household kind",
+                ),
+                "occupancy_persons_regular": var(tsm, self.persons_regular, "persons", "Persons with a regular residence status in each state at the end of the month"),
+                "street_not_calling": var(
+                    ("territory", "time"), self.silent, "households",
+                    "Households on the street at the end of the month who do not ask the 115 (not yet reached by outreach)",
+                ),
                 "requests_115": var(("territory", "time"), self.requests, "requests", "Requests to the emergency line (115) by households on the street during the month (one per call)"),
                 "requests_115_unmet": var(("territory", "time"), self.unmet, "requests", "Requests to the 115 that lapsed unmet during the month (no place came free for the caller while the request was open)"),
                 "regularised": var(("territory", "time"), self.regularised, "households", "Households that got a regular residence status during the month"),
@@ -256,6 +269,7 @@ class Recorder:
                 "exit_state": ("exit_state", [states[i] for i in exit_idx]),
                 "statistic": ("statistic", list(STATISTICS)),
                 "state_group": ("state_group", list(POOLED_KINDS), {"long_name": "Kind of state a waiting list leads to"}),
+                "household_kind": ("household_kind", list(pathway.kinds), {"long_name": "Household kind of the pathway"}),
                 "wait_bin": ("wait_bin", WAIT_BIN_EDGES[:-1], {"units": "days", "long_name": "Lower edge of the waiting-time bin"}),
                 "wait_bin_upper": ("wait_bin", np.where(np.isfinite(WAIT_BIN_EDGES[1:]) & (WAIT_BIN_EDGES[1:] < 1e9), WAIT_BIN_EDGES[1:], math.inf), {"units": "days"}),
                 "time": ("time", time.astype("datetime64[ns]"), {"long_name": "Month (stocks at its end, flows during it)"}),

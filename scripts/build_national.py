@@ -331,6 +331,11 @@ def territory_document(
     social["share_to_homeless"] = {"value": nat("share_to_homeless"), "source": "S7", "year": 2025, "note": "national share of social lettings to homeless households, mid-2025"}
     states["social_housing"] = social
     doc["states"] = states
+    # the 115 answers as in Marseille (its recall delay fitted by lda-sim calibrate to the PACA share
+    # of unmet requests), and residence status changes at AMP's rate
+    calibrated = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8"))
+    doc["emergency_line"] = calibrated["emergency_line"]
+    doc["status"] = template["status"]
     doc["costs"] = template["costs"]
     transitions = dict(template["transitions"])
     for target, weight in (("street", 0.3), ("private_housing", 0.2), ("other_exit", 0.4), ("left_territory", 0.1)):
@@ -356,7 +361,7 @@ HEADER = """# {label}: territory of the national configuration, written by scrip
 # (configs/national/territories.csv, INSEE 2022); the rules are written next to each value. Stay
 # laws, destinations, hazard rates, costs and the population mix are those of the bundled
 # Aix-Marseille-Provence file (national sources or assumptions), except hotel stays (national
-# emergency-place law, S40). See configs/national/README.md.
+# emergency-place law, S40); the 115 (emergency_line) is AMP's calibrated one. See configs/national/README.md.
 
 """
 

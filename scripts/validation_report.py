@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lda_sim import __version__  # noqa: E402
+from lda_sim.observed import insert_section, kept_section  # noqa: E402
 from lda_sim.validation import (  # noqa: E402
     CONFIDENCE,
     CheckResult,
@@ -377,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         "## Reproducing",
         "",
         "```bash",
-        "python scripts/validation_report.py          # this page",
+        "python scripts/validation_report.py          # this page (the observed-targets section is carried over)",
+        "python scripts/observed_targets.py --replicates 10 --validation VALIDATION.md   # the observed-targets section",
         "python -m pytest -q tests/test_validation.py tests/test_calibration.py",
         "lda-sim calibrate configs/scenarios/baseline.yaml --targets configs/calibration/aix-marseille-provence.targets.csv \\",
         "    --out configs/scenarios/baseline.calibrated.yaml --territories-dir configs/territories \\",
@@ -387,7 +389,12 @@ def main(argv: list[str] | None = None) -> int:
         "Timings of this report: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".",
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    text = "\n".join(lines)
+    # the observed-targets section is written by scripts/observed_targets.py: keep it
+    kept = kept_section(args.out.read_text(encoding="utf-8")) if args.out.exists() else None
+    if kept is not None:
+        text = insert_section(text, kept)
+    args.out.write_text(text, encoding="utf-8")
     print(f"Wrote {args.out}: {len(applicable) - len(failed)}/{len(applicable)} applicable checks pass", file=sys.stderr)
     return 0
 

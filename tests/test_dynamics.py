@@ -186,3 +186,14 @@ def test_more_social_lettings_to_homeless_households_lower_street_and_shelter(fa
 
     base, more = street_and_shelter(0.0796), street_and_shelter(0.0796 * factor)
     assert more < base - 300
+
+
+def test_stocks_by_kind_status_and_calling_agree_with_the_totals(tmp_path: Path) -> None:
+    ds = run(write(tmp_path / "a", places=30, arrivals=800, family_share=0.3, regular=0.4, regularisation=0.3, calls=0.5, outreach=1.0))[1]
+    np.testing.assert_array_equal(ds.occupancy_by_kind.sum("household_kind").values, ds.occupancy.values)
+    assert (ds.occupancy_persons_regular <= ds.occupancy_persons).all()
+    assert int(ds.regularised.sum()) > 0 and float(ds.occupancy_persons_regular.sum()) > 0
+    street = ds.occupancy.sel(state="street")
+    assert (ds.street_not_calling <= street).all() and int(ds.street_not_calling.sum()) > 0
+    silent = run(write(tmp_path / "b", calls=0.0, outreach=0.0))[1]
+    np.testing.assert_array_equal(silent.street_not_calling.values, silent.occupancy.sel(state="street").values)

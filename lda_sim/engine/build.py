@@ -373,8 +373,12 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["r_migration"], a["r_migration_persons"] = np.zeros((T, T, M), np.int64), np.zeros((T, T, M), np.int64)
     a["r_mobility_offers"], a["r_mobility_refusals"] = np.zeros((T, M), np.int64), np.zeros((T, M), np.int64)
     a["r_initial"], a["r_initial_persons"] = np.zeros((T, S), np.int64), np.zeros((T, S), np.int64)
-    for name in ("r_requests", "r_unmet", "r_regularised", "r_support_started"):
+    for name in ("r_requests", "r_unmet", "r_regularised", "r_support_started", "r_silent"):
         a[name] = np.zeros((T, M), np.int64)
+    a["r_persons_regular"] = np.zeros((T, S, M), np.int64)
+    # stocks by household kind, persons with a regular status, households on the street who do not call
+    a["occ_kind"], a["r_occupancy_kind"] = np.zeros((T, S, len(kinds)), np.int64), np.zeros((T, S, len(kinds), M), np.int64)
+    a["occ_reg_p"], a["silent_occ"] = np.zeros((T, S), np.int64), np.zeros(T, np.int64)
     for name in ("w_val", "th_val"):
         a[name] = np.zeros(1024)
     for name in ("w_where", "w_month", "th_terr", "th_month"):

@@ -654,6 +654,9 @@ def _occupy(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     _integrate(st, t, s, now)
     st.occ_h[t, s] += sign
     st.occ_p[t, s] += sign * st.h_persons[slot]
+    st.occ_kind[t, s, st.h_kind[slot]] += sign
+    if st.h_status[slot]:
+        st.occ_reg_p[t, s] += sign * st.h_persons[slot]
     if st.cap_kind[s] == CAP_UNITS:
         st.used_units[t, s, st.h_size[slot]] += sign
 
@@ -1045,9 +1048,12 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
             else:  # back on the street (or there at the start): calls again after a while
                 delay = law_sample(st, st.line_recall[t], uniform(seed, draw_tag(P_RECALL, state, visit)))
             schedule(st, now + delay, EV_CALL, slot, st.h_token[slot], 0)
-        elif st.line_par[t, LP_OUTREACH] > 0:
-            delay = -math.log(uniform(seed, draw_tag(P_OUTREACH, state, visit))) / (st.line_par[t, LP_OUTREACH] / DAYS_PER_YEAR)
-            schedule(st, now + delay, EV_OUTREACH, slot, st.h_token[slot], 0)
+        else:
+            st.h_calls[slot] = -1  # does not call, counted among the street's silent households
+            st.silent_occ[t] += 1
+            if st.line_par[t, LP_OUTREACH] > 0:
+                delay = -math.log(uniform(seed, draw_tag(P_OUTREACH, state, visit))) / (st.line_par[t, LP_OUTREACH] / DAYS_PER_YEAR)
+                schedule(st, now + delay, EV_OUTREACH, slot, st.h_token[slot], 0)
 
 
 @njit(cache=True)
@@ -1081,6 +1087,9 @@ def _move(st, slot: int, transition: int, destination: int) -> None:
     size = st.h_size[slot]
     month = st.counters[C_MONTH]
     _occupy(st, t, origin, slot, -1, now)
+    if st.h_calls[slot] < 0:
+        st.h_calls[slot] = 0
+        st.silent_occ[t] -= 1
     if st.h_supported[slot]:
         st.h_supported[slot] = 0
         st.support_used[t] -= 1
@@ -1436,6 +1445,7 @@ def _regularise(st, slot: int) -> None:
     """A household gets a regular residence status: the queues it was not eligible to open."""
     t = st.h_terr[slot]
     st.h_status[slot] = 1
+    st.occ_reg_p[t, st.h_state[slot]] += st.h_persons[slot]
     dims = st.profile_dims
     st.h_profile[slot] = (((((st.h_kind[slot] * dims[1] + st.h_needs[slot]) * 2 + 1) * 2 + st.h_priority[slot]) * dims[2]
                            + st.h_cause[slot]) * dims[3] + st.h_size[slot])
@@ -1484,6 +1494,9 @@ def _month_end(st, month: int) -> None:
             st.pdays[t, s] = 0.0
             st.cdays[t, s] = 0.0
         st.r_support_slots[t, month] = st.support_slots[t]
+        st.r_occupancy_kind[t, :, :, month] = st.occ_kind[t]
+        st.r_persons_regular[t, :, month] = st.occ_reg_p[t]
+        st.r_silent[t, month] = st.silent_occ[t]
         st.r_support_used[t, month] = st.support_used[t]
         st.r_support_cost[t, month] = st.support_slots[t] * MONTH_DAYS * st.support_cost_day[t]
         for s in range(n_s):
@@ -1555,6 +1568,8 @@ def run_events(st, until: float, mesa_time: float) -> int:
                 _call_end(st, a)
         elif kind == EV_OUTREACH:
             if st.h_token[a] == b:
+                if st.h_calls[a] < 0:
+                    st.silent_occ[st.h_terr[a]] -= 1
                 st.h_calls[a] = 1  # the outreach team asks for it, and it asks from then on
                 _call(st, a)
         elif kind == EV_REGULARISE:

@@ -15,6 +15,7 @@ from numba.experimental import structref
 
 _f8_1, _f8_2, _f8_3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :, ::1]
 _i8_1, _i8_2, _i8_3 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1]
+_i8_4 = types.int64[:, :, :, ::1]
 _u8_1, _u8_2 = types.uint64[::1], types.uint64[:, ::1]
 _i4_1, _i4_2 = types.int32[::1], types.int32[:, ::1]
 _i2_2 = types.int16[:, ::1]
@@ -225,6 +226,12 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('r_unmet', _i8_2),
     ('r_regularised', _i8_2),
     ('r_support_started', _i8_2),
+    ('occ_kind', _i8_3),
+    ('occ_reg_p', _i8_2),
+    ('silent_occ', _i8_1),
+    ('r_occupancy_kind', _i8_4),
+    ('r_persons_regular', _i8_3),
+    ('r_silent', _i8_2),
 )
 
 KERNEL_STATE = KernelStateType(list(FIELDS))
@@ -430,6 +437,12 @@ def new_state(  # noqa: PLR0913
     r_unmet,
     r_regularised,
     r_support_started,
+    occ_kind,
+    occ_reg_p,
+    silent_occ,
+    r_occupancy_kind,
+    r_persons_regular,
+    r_silent,
 ):
     """The kernel state from its arrays (one argument per field of :data:`FIELDS`, in order)."""
     st = structref.new(KERNEL_STATE)  # type: ignore[call-arg, var-annotated]  # a numba intrinsic, typed by numba
@@ -624,5 +637,11 @@ def new_state(  # noqa: PLR0913
     st.r_unmet = r_unmet
     st.r_regularised = r_regularised
     st.r_support_started = r_support_started
+    st.occ_kind = occ_kind
+    st.occ_reg_p = occ_reg_p
+    st.silent_occ = silent_occ
+    st.r_occupancy_kind = r_occupancy_kind
+    st.r_persons_regular = r_persons_regular
+    st.r_silent = r_silent
     return st
 
