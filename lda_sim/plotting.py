@@ -1610,7 +1610,7 @@ class Chart:
 RESULT_DIMS = frozenset(
     {
         "scenario", "replicate", "territory", "state", "time", "transition", "cause", "exit_state", "statistic", "state_group",
-        "wait_bin", "quantile", "origin", "destination", "snapshot",
+        "wait_bin", "quantile", "origin", "destination", "snapshot", "household_kind",
     }
 )
 
