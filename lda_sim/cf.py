@@ -28,7 +28,7 @@ CONVENTIONS = "CF-1.10"
 #: Stocks at the end of each month.
 STOCKS = frozenset({
     "occupancy", "occupancy_persons", "capacity", "queue_length", "support_slots", "support_used", "occupancy_by_kind",
-    "occupancy_persons_regular", "street_not_calling",
+    "occupancy_persons_by_kind", "occupancy_persons_regular", "street_not_calling",
 })
 #: Time averages over the month.
 MEANS = frozenset({"occupancy_mean"})

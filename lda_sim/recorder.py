@@ -19,7 +19,7 @@ _COUNTERS = (
     "refusals", "lettings", "lettings_unused", "occupancy_mean", "cost", "support_slots", "support_used", "support_cost",
     "prevented", "diverted", "migration", "migration_persons", "migration_out", "migration_in", "mobility_offers",
     "mobility_refusals", "initial", "initial_persons", "requests", "unmet", "regularised", "support_started",
-    "occupancy_kind", "persons_regular", "silent",
+    "occupancy_kind", "persons_regular", "silent", "persons_kind",
 )
 #: Edges of the waiting-time histogram, in days (fine at first, then coarser).
 WAIT_BIN_EDGES = np.array(
@@ -93,6 +93,7 @@ class Recorder:
     occupancy_kind: np.ndarray
     persons_regular: np.ndarray
     silent: np.ndarray
+    persons_kind: np.ndarray
     mobility_refusals: np.ndarray
     initial: np.ndarray
     initial_persons: np.ndarray
@@ -237,6 +238,10 @@ class Recorder:
                 "occupancy_by_kind": var(
                     ("territory", "state", "household_kind", "time"), self.occupancy_kind, "households",
                     "Households in each state at the end of the month, by household kind",
+                ),
+                "occupancy_persons_by_kind": var(
+                    ("territory", "state", "household_kind", "time"), self.persons_kind, "persons",
+                    "Persons in each state at the end of the month, by household kind",
                 ),
                 "occupancy_persons_regular": var(tsm, self.persons_regular, "persons", "Persons with a regular residence status in each state at the end of the month"),
                 "street_not_calling": var(

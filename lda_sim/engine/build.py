@@ -379,6 +379,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     # stocks by household kind, persons with a regular status, households on the street who do not call
     a["occ_kind"], a["r_occupancy_kind"] = np.zeros((T, S, len(kinds)), np.int64), np.zeros((T, S, len(kinds), M), np.int64)
     a["occ_reg_p"], a["silent_occ"] = np.zeros((T, S), np.int64), np.zeros(T, np.int64)
+    a["occ_kind_p"], a["r_persons_kind"] = np.zeros((T, S, len(kinds)), np.int64), np.zeros((T, S, len(kinds), M), np.int64)
     for name in ("w_val", "th_val"):
         a[name] = np.zeros(1024)
     for name in ("w_where", "w_month", "th_terr", "th_month"):

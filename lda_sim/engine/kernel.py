@@ -655,6 +655,7 @@ def _occupy(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     st.occ_h[t, s] += sign
     st.occ_p[t, s] += sign * st.h_persons[slot]
     st.occ_kind[t, s, st.h_kind[slot]] += sign
+    st.occ_kind_p[t, s, st.h_kind[slot]] += sign * st.h_persons[slot]
     if st.h_status[slot]:
         st.occ_reg_p[t, s] += sign * st.h_persons[slot]
     if st.cap_kind[s] == CAP_UNITS:
@@ -933,7 +934,9 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
     st.h_offers[slot, :] = 0
     st.h_queue_since[slot, :] = math.nan
     st.h_ticket[slot, :] = 0
-    st.h_calls[slot] = 1 if uniform(seed, draw_tag(P_CALLS, 0, 0)) < st.pop_calls[population] else 0
+    # families with children call the 115 (parents are not among the long-term rough sleepers
+    # who stopped calling); the others with their population's share
+    st.h_calls[slot] = 1 if st.kind_family[kind] or uniform(seed, draw_tag(P_CALLS, 0, 0)) < st.pop_calls[population] else 0
     st.h_ncalls[slot] = 0
     rate = st.line_par[t, LP_REGULARISE]
     if not status and rate > 0:
@@ -1495,6 +1498,7 @@ def _month_end(st, month: int) -> None:
             st.cdays[t, s] = 0.0
         st.r_support_slots[t, month] = st.support_slots[t]
         st.r_occupancy_kind[t, :, :, month] = st.occ_kind[t]
+        st.r_persons_kind[t, :, :, month] = st.occ_kind_p[t]
         st.r_persons_regular[t, :, month] = st.occ_reg_p[t]
         st.r_silent[t, month] = st.silent_occ[t]
         st.r_support_used[t, month] = st.support_used[t]

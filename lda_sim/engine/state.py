@@ -232,6 +232,8 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('r_occupancy_kind', _i8_4),
     ('r_persons_regular', _i8_3),
     ('r_silent', _i8_2),
+    ('occ_kind_p', _i8_3),
+    ('r_persons_kind', _i8_4),
 )
 
 KERNEL_STATE = KernelStateType(list(FIELDS))
@@ -443,6 +445,8 @@ def new_state(  # noqa: PLR0913
     r_occupancy_kind,
     r_persons_regular,
     r_silent,
+    occ_kind_p,
+    r_persons_kind,
 ):
     """The kernel state from its arrays (one argument per field of :data:`FIELDS`, in order)."""
     st = structref.new(KERNEL_STATE)  # type: ignore[call-arg, var-annotated]  # a numba intrinsic, typed by numba
@@ -643,5 +647,7 @@ def new_state(  # noqa: PLR0913
     st.r_occupancy_kind = r_occupancy_kind
     st.r_persons_regular = r_persons_regular
     st.r_silent = r_silent
+    st.occ_kind_p = occ_kind_p
+    st.r_persons_kind = r_persons_kind
     return st
 
