@@ -21,13 +21,17 @@ def persons_in(ds: xr.Dataset, *kinds: str) -> xr.DataArray:
 
 
 def housed_flow(ds: xr.Dataset) -> xr.DataArray:
-    """Households moving into housing from the street or a shelter, by territory and month."""
+    """Households moving into housing from the street or a shelter, plus the arrivals diverted
+    straight into housing by prevention (``diverted``), by territory and month."""
     kind = dict(zip(ds.state.values, ds.state_kind.values))
     into_housing = [
         str(t) for t, src, dst in zip(ds.transition.values, ds.transition_source.values, ds.transition_target.values)
         if kind[dst] == "housing" and kind[src] in ("street", "shelter")
     ]
-    return ds.flow.sel(transition=into_housing).sum("transition")
+    housed = ds.flow.sel(transition=into_housing).sum("transition")
+    if "diverted" in ds:
+        housed = housed + ds.diverted.sum("cause")
+    return housed
 
 
 def returns_to_street(ds: xr.Dataset) -> xr.DataArray:

@@ -294,7 +294,7 @@ class HousingModel(mesa.Model):
         """The results of the months completed so far as an ``xarray.Dataset``."""
         self.recorder.events = self.events_processed
         self.recorder.months_done = int(self._counters[k.C_MONTHS_DONE])
-        return self.recorder.dataset(k.logs(self._st))
+        return self.recorder.dataset(k.logs(self._st), k.spell_log(self._st))
 
     # --- households ----------------------------------------------------------------------------
     def household(self, slot: int) -> Household:
