@@ -132,3 +132,32 @@ def test_returns_to_the_street_have_an_explicit_denominator(small_scenario_path)
     returned = int(ds.returned_to_street_within_12_months.item())
     assert exposed > 0 and 0 < returned <= exposed
     assert float(ds.share_returned_to_street_within_12_months.item()) == pytest.approx(returned / exposed)
+
+
+# --- period means -------------------------------------------------------------------------------
+def test_compare_reads_a_period_end_to_end(tmp_path, small_scenario_path) -> None:
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from lda_sim.cli import main
+    from lda_sim.output import open_results
+
+    out = tmp_path / "run.nc"
+    ran = CliRunner().invoke(main, ["run", str(small_scenario_path), "--years", "2", "--out", str(out), "--lang", "en"])
+    assert ran.exit_code == 0, ran.output
+    assert "Period 2026-01:2026-12" in ran.stdout  # the run summary: the last 12 months by default
+    csv = tmp_path / "cmp.csv"
+    done = CliRunner().invoke(main, ["compare", str(out), "--period", "2025-04:2025-09", "--lang", "en", "--csv", str(csv),
+                                     "--chart", str(tmp_path / "cmp.png")])
+    assert done.exit_code == 0, done.output
+    assert "period 2025-04:2025-09" in done.stdout and "Share housed within 12 months (KM)" in done.stdout
+    table = pd.read_csv(csv)
+    ds = open_results(out)
+    months = ds.time.values.astype("datetime64[M]").astype(str)
+    window = (months >= "2025-04") & (months <= "2025-09")
+    street = float(ds.occupancy_persons.sel(state="street").isel(time=window).mean("time").item())
+    assert table.street_persons.iloc[0] == pytest.approx(street, rel=1e-3)
+    km = float(ds.time_to_housing_km.sel(km_statistic="median").item())
+    assert table.median_time_to_housing_days.iloc[0] == pytest.approx(km, rel=1e-3)
+    bad = CliRunner().invoke(main, ["compare", str(out), "--period", "2031-01:2031-12", "--csv", str(csv), "--chart", str(tmp_path / "c.png")])
+    assert bad.exit_code == 2 and "outside the run" in bad.output
