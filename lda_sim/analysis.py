@@ -311,10 +311,13 @@ def pooled_wait_quantile(ds: xr.Dataset, *kinds: str, q: float = 0.5) -> xr.Data
 
 
 def total_cost(ds: xr.Dataset) -> xr.DataArray | None:
-    """Cost of the month (EUR) summed over states, plus ``support_cost`` when present; None without ``cost``."""
+    """Cost of the month (EUR) summed over states, plus ``support_cost`` and the one-off
+    ``production_cost`` of the units delivered in the month when present; None without ``cost``."""
     if "cost" not in ds:
         return None
     total = ds.cost.sum("state")
     if "support_cost" in ds:
         total = total + ds.support_cost.fillna(0)
+    if "production_cost" in ds:
+        total = total + ds.production_cost.sum("state").fillna(0)
     return total

@@ -335,6 +335,8 @@ class TerritoryConfig:
     costs: dict[int, tuple[str, float]] = field(default_factory=dict)  # state -> (basis, EUR per day)
     #: state -> ((low, medium, high) EUR per day of the reference person, EUR per day of each other member)
     needs_costs: dict[int, tuple[tuple[float, float, float], float]] = field(default_factory=dict)
+    #: state -> EUR per unit delivered by a production policy (one-off)
+    production_costs: dict[int, float] = field(default_factory=dict)
     support_cost_per_slot_day: float = 0.0
     region: str = ""
     inhabitants: int | None = None
@@ -717,6 +719,7 @@ def load_territory(
         costs=costs,
         needs_costs=needs_costs,
         support_cost_per_slot_day=support_cost,
+        production_costs=_production_costs(data.get("production_costs", {}), pathway, file),
         region=data["territory"].get("region", ""),
         inhabitants=data["territory"].get("inhabitants"),
         location=(float(loc["lat"]), float(loc["lon"])) if (loc := data["territory"].get("location")) else None,
@@ -730,6 +733,18 @@ _COST_BASES = {
     "eur_per_place_year": ("capacity", 1 / 365.25),
     "eur_per_place_day": ("capacity", 1.0),
 }
+
+
+def _production_costs(spec: dict[str, Any], pathway: Pathway, file: str) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for name, entry in spec.items():
+        if name not in pathway.state_index:
+            raise ConfigError(file, f"production_costs.{name}", f"unknown state {name!r} (states: {', '.join(pathway.state_index)})")
+        state = pathway.states[pathway.state_index[name]]
+        if state.capacity_kind not in ("units", "turnover"):
+            raise ConfigError(file, f"production_costs.{name}", f"{name!r} has no units to produce")
+        out[state.index] = float(entry["eur_per_unit"])
+    return out
 
 
 def _costs(

@@ -104,8 +104,10 @@ class Recorder:
     initial_persons: np.ndarray
     cost_needs: np.ndarray
 
-    def __init__(self, scenario: Scenario, seed: int, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, scenario: Scenario, seed: int, arrays: dict[str, np.ndarray], delivered: np.ndarray | None = None) -> None:
         self.scenario = scenario
+        t, s, m = len(scenario.territories), len(scenario.pathway.states), scenario.months
+        self.delivered = np.zeros((t, s, m), np.int64) if delivered is None else delivered
         self.seed = seed
         self.events = 0
         self.months = scenario.months
@@ -319,6 +321,11 @@ class Recorder:
                 "lettings_unused": var(tsm, self.lettings_unused, "lettings", "Lettings that found no eligible waiting household (went to ordinary demand)"),
                 "occupancy_mean": var(tsm, self.occupancy_mean, "households", "Mean number of households in each state during the month (time average)"),
                 "cost": var(tsm, self.cost, "EUR", "Cost of the month by state (per person, household or funded place, as configured)"),
+                "units_delivered": var(tsm, self.delivered, "units", "Units delivered by production policies during the month"),
+                "production_cost": var(
+                    tsm, self.delivered * np.array([[tc.production_costs.get(si, 0.0) for si in range(len(states))] for tc in sc.territories])[:, :, None],
+                    "EUR", "One-off public cost of the units delivered by production policies during the month (production_costs of the territory files)",
+                ),
                 "cost_by_needs": var(
                     ("territory", "state", "needs_level", "time"), self.cost_needs, "EUR",
                     "Cost of the month of the states costed by needs level, by the needs level of the household (its other members at their own rate); zero elsewhere",

@@ -309,6 +309,11 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
             "description": "Population at the start per state, in persons or households",
         },
         "states": {"type": "object", "additionalProperties": _STATE_PARAMS},
+        "production_costs": {
+            "type": "object",
+            "additionalProperties": _object({"eur_per_unit": number(0)}, ("eur_per_unit",)),
+            "description": "One-off public cost of a unit delivered by a production policy, per housing state, in euros",
+        },
         "costs": {
             "type": "object",
             "properties": {"support": _object({"eur_per_slot_year": number(0)}, ("eur_per_slot_year",))},

@@ -161,3 +161,40 @@ def test_compare_reads_a_period_end_to_end(tmp_path, small_scenario_path) -> Non
     assert table.median_time_to_housing_days.iloc[0] == pytest.approx(km, rel=1e-3)
     bad = CliRunner().invoke(main, ["compare", str(out), "--period", "2031-01:2031-12", "--csv", str(csv), "--chart", str(tmp_path / "c.png")])
     assert bad.exit_code == 2 and "outside the run" in bad.output
+
+
+# --- costs by need and production costs -----------------------------------------------------------
+def test_street_cost_by_needs_charges_the_reference_person_only(make_config) -> None:
+    from lda_sim.analysis import total_cost
+
+    def territory(d):
+        d["population"]["needs"] = {"low": 0.0, "medium": 0.0, "high": 1.0}
+        d["costs"] = {"street": {"eur_per_person_year_by_needs": {"low": 0, "medium": 0, "high": 365.25, "other_members": 0}}}
+
+    ds = _run(make_config(territory=territory), years=1)
+    street = ds.cost.sel(state="street").isel(territory=0)
+    # one euro a day per household (its reference person), whatever its size: families' other members cost nothing here
+    np.testing.assert_allclose(street.values, ds.occupancy_mean.sel(state="street").isel(territory=0).values * MONTH_DAYS, rtol=1e-9)
+    assert float(ds.occupancy_persons.sel(state="street").sum()) > float(ds.occupancy.sel(state="street").sum())  # families are there
+    by_needs = ds.cost_by_needs.sel(state="street").isel(territory=0)
+    np.testing.assert_allclose(by_needs.sum("needs_level").values, street.values)
+    assert float(by_needs.sel(needs_level=["low", "medium"]).sum()) == 0
+    assert float(total_cost(ds).sum()) == pytest.approx(float(street.sum()))
+
+
+def test_units_delivered_by_production_carry_their_cost(make_config) -> None:
+    from lda_sim.analysis import total_cost
+
+    def scenario(d):
+        d["scenario"]["policies"] = [{"type": "production", "state": "housing", "start": "2025-01", "units_per_year": 24,
+                                      "size_mix": {"small": 1.0}}]
+
+    def territory(d):
+        d["production_costs"] = {"housing": {"eur_per_unit": 10000}}
+
+    ds = _run(make_config(scenario=scenario, territory=territory), years=1)
+    delivered = int(ds.units_delivered.sum())
+    assert delivered == 24
+    assert int(ds.capacity.sel(state="housing").isel(time=-1).item()) == 60 + 24
+    assert float(ds.production_cost.sum()) == pytest.approx(24 * 10000)
+    assert "cost" in ds and float(total_cost(ds).sum()) == pytest.approx(24 * 10000)  # no running cost configured here
