@@ -97,13 +97,11 @@ def kaplan_meier(durations: np.ndarray, observed: np.ndarray, group: np.ndarray 
     step_events = np.add.reduceat(e.astype(np.int64), first)
     group_start = np.searchsorted(g, step_group, side="left")  # first row of the step's group
     at_risk = size[step_group] - (first - group_start)
-    hazard = step_events / at_risk
-    full = hazard >= 1.0
-    log_factor = np.log1p(-np.where(full, 0.0, hazard))
-    cum = np.cumsum(log_factor)
-    cum_full = np.cumsum(full)
-    step_first = np.searchsorted(step_group, step_group, side="left")  # first step of the group
-    before = np.where(step_first > 0, cum[np.maximum(step_first - 1, 0)], 0.0)
-    before_full = np.where(step_first > 0, cum_full[np.maximum(step_first - 1, 0)], 0)
-    survival = np.where(cum_full - before_full > 0, 0.0, np.exp(cum - before))
+    factor = 1.0 - step_events / at_risk
+    # the product within each group, group by group: a group's curve does not depend on the others
+    # (a running product over all groups divided back would not give the same last bits)
+    survival = np.empty(len(factor))
+    bounds = np.flatnonzero(np.r_[True, step_group[1:] != step_group[:-1], True])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        survival[lo:hi] = np.cumprod(factor[lo:hi])
     return KaplanMeier(step_group, step_time, survival, at_risk, step_events, size, longest)
