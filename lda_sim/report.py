@@ -151,7 +151,7 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "wait_housing": "Attente médiane avant logement (j)",
         "p90_wait_housing": "Attente avant logement, 90e centile (j)",
         "time_to_housing": "Délai médian d'accès au logement, Kaplan-Meier (j)",
-        "housed_12_months": "Part des entrants logés en 12 mois (Kaplan-Meier)",
+        "housed_12_months": "Part des entrants logés en 12 mois, Kaplan-Meier (%)",
         "cost": "Coût annuel moyen (M€)",
         "delta": "écart à « {baseline} »",
         "summary_note": (
@@ -292,7 +292,7 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "wait_housing": "Median wait before housing (days)",
         "p90_wait_housing": "Wait before housing, 90th percentile (days)",
         "time_to_housing": "Median time to housing, Kaplan-Meier (days)",
-        "housed_12_months": "Share of entrants housed within 12 months (Kaplan-Meier)",
+        "housed_12_months": "Share of entrants housed within 12 months, Kaplan-Meier (%)",
         "cost": "Mean annual cost (€M)",
         "delta": "difference from “{baseline}”",
         "summary_note": (
