@@ -2,12 +2,74 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 SHELTER_KINDS = ("shelter",)
 HOUSING_KINDS = ("housing",)
+#: Dimensions of the outcomes by group and of the spell indicators of a run (not swept parameters).
+OUTCOME_DIMS = frozenset(
+    {"household_kind", "needs_level", "priority_class", "entry_state", "from_state", "spell_event", "km_statistic", "horizon"}
+)
+
+# --------------------------------------------------------------------------------------------
+# Periods: the months an indicator is averaged over (default: the last twelve of the run)
+# --------------------------------------------------------------------------------------------
+#: Months of the default period: the last twelve of the run.
+DEFAULT_PERIOD_MONTHS = 12
+
+Period = int | str | tuple[Any, Any] | None
+
+
+def parse_period(text: str) -> int | tuple[str, str]:
+    """A period as written on the command line: ``2027-01:2027-12`` (months, inclusive) or ``12``
+    (the last twelve months of the run)."""
+    text = str(text).strip()
+    if re.fullmatch(r"\d+", text):
+        months = int(text)
+        if months < 1:
+            raise ValueError(f"period {text!r}: give at least one month")
+        return months
+    match = re.fullmatch(r"(\d{4}-\d{2})\s*:\s*(\d{4}-\d{2})", text)
+    if not match:
+        raise ValueError(f"period {text!r}: expected FIRST:LAST months as YYYY-MM:YYYY-MM, or a number of last months")
+    return match.group(1), match.group(2)
+
+
+def period_indices(ds: xr.Dataset, period: Period) -> tuple[int, int]:
+    """Index of the first and of the last month (inclusive) of ``period`` in the dataset."""
+    months = ds["time"].values.astype("datetime64[M]")
+    n = len(months)
+    if n == 0:
+        raise ValueError("the dataset has no month")
+    if period is None:
+        period = DEFAULT_PERIOD_MONTHS
+    if isinstance(period, str):
+        period = parse_period(period)
+    if isinstance(period, (int, np.integer)):
+        if period < 1:
+            raise ValueError(f"period: give at least one month, not {period}")
+        return max(0, n - int(period)), n - 1
+    try:
+        start, end = (np.datetime64(str(p)[:7], "M") for p in period)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"period {period!r}: expected two months such as ('2027-01', '2027-12')") from exc
+    if start > end:
+        raise ValueError(f"period {start}:{end}: the first month is after the last")
+    if start < months[0] or end > months[-1]:
+        raise ValueError(f"period {start}:{end} is outside the run ({months[0]} to {months[-1]})")
+    return int(np.searchsorted(months, start)), int(np.searchsorted(months, end))
+
+
+def period_label(ds: xr.Dataset, period: Period) -> str:
+    """``2029-01:2029-12``: the months of ``period`` in the dataset."""
+    first, last = period_indices(ds, period)
+    months = ds["time"].values.astype("datetime64[M]")
+    return f"{months[first]}:{months[last]}"
 
 
 def states_of_kind(ds: xr.Dataset, *kinds: str) -> list[str]:
@@ -21,13 +83,17 @@ def persons_in(ds: xr.Dataset, *kinds: str) -> xr.DataArray:
 
 
 def housed_flow(ds: xr.Dataset) -> xr.DataArray:
-    """Households moving into housing from the street or a shelter, by territory and month."""
+    """Households moving into housing from the street or a shelter, plus the arrivals diverted
+    straight into housing by prevention (``diverted``), by territory and month."""
     kind = dict(zip(ds.state.values, ds.state_kind.values))
     into_housing = [
         str(t) for t, src, dst in zip(ds.transition.values, ds.transition_source.values, ds.transition_target.values)
         if kind[dst] == "housing" and kind[src] in ("street", "shelter")
     ]
-    return ds.flow.sel(transition=into_housing).sum("transition")
+    housed = ds.flow.sel(transition=into_housing).sum("transition")
+    if "diverted" in ds:
+        housed = housed + ds.diverted.sum("cause")
+    return housed
 
 
 def returns_to_street(ds: xr.Dataset) -> xr.DataArray:
@@ -40,25 +106,57 @@ def returns_to_street(ds: xr.Dataset) -> xr.DataArray:
     return ds.flow.sel(transition=back).sum("transition")
 
 
-def summary_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per-territory key figures of a run: at the horizon, and per year over the run."""
-    years = ds.sizes["time"] / 12
-    last = dict(time=-1)
+def _period_wait(ds: xr.Dataset, kinds: tuple[str, ...], q: float) -> np.ndarray:
+    """Quantile ``q`` of the waits of the households served during the months of ``ds`` by the
+    waiting lists of states of the given kinds, pooled (interpolated inside the histogram's bins)."""
+    hist = ds.wait_histogram.sel(state=states_of_kind(ds, *kinds)).sum(("state", "time"))
+    return histogram_quantile(hist, q).transpose("territory").values
+
+
+def period_indicators(ds: xr.Dataset, period: Period = None) -> pd.DataFrame:
+    """Key figures of one run per territory over a period (default: the last 12 months).
+
+    Stocks are means of the month-end values over the period; flows and costs are per year over
+    the period; waits pool the households served during the period (quantiles interpolated inside
+    the bins of ``wait_histogram``). The time to housing and the share housed within 12 months are
+    Kaplan-Meier estimates over the households that entered during the run (NaN for a median not
+    reached), not restricted to the period. ``attrs["period"]`` says which months were used.
+    """
+    first, last = period_indices(ds, period)
+    part = ds.isel(time=slice(first, last + 1))
+    years = part.sizes["time"] / 12
+    n = ds.sizes["territory"]
+    nan = np.full(n, np.nan)
+    cost = total_cost(part)
     table = pd.DataFrame(
         {
-            "territory": [str(v) for v in ds.territory_label.values],
+            "territory": [str(v) for v in (ds.territory_label.values if "territory_label" in ds.coords else ds.territory.values)],
             "street_persons_start": persons_in_start(ds, "street").values,
-            "street_persons_end": persons_in(ds, "street").isel(last).values,
-            "sheltered_persons_end": persons_in(ds, *SHELTER_KINDS).isel(last).values,
-            "housed_households_per_year": (housed_flow(ds).sum("time") / years).values,
-            "returns_to_street_per_year": (returns_to_street(ds).sum("time") / years).values,
-            "median_wait_shelter_days": ds.wait_days_by_kind.sel(state_group="shelter", statistic="median").values,
-            "median_wait_housing_days": ds.wait_days_by_kind.sel(state_group="housing", statistic="median").values,
-            "p90_wait_housing_days": ds.wait_days_by_kind.sel(state_group="housing", statistic="p90").values,
+            "street_persons": persons_in(part, "street").mean("time").values,
+            "sheltered_persons": persons_in(part, *SHELTER_KINDS).mean("time").values,
+            "housed_per_year": (housed_flow(part).sum("time") / years).values,
+            "returns_to_street_per_year": (returns_to_street(part).sum("time") / years).values,
+            "median_wait_shelter_days": _period_wait(part, SHELTER_KINDS, 0.5),
+            "median_wait_housing_days": _period_wait(part, HOUSING_KINDS, 0.5),
+            "p90_wait_housing_days": _period_wait(part, HOUSING_KINDS, 0.9),
+            "median_time_to_housing_days": (
+                ds.time_to_housing_km.sel(km_statistic="median").values if "time_to_housing_km" in ds else nan
+            ),
+            "share_housed_within_12_months": (
+                ds.share_housed_within.sel(horizon=12).values if "share_housed_within" in ds else nan
+            ),
+            "total_cost_meur_per_year": (cost.sum("time").values / years / 1e6) if cost is not None else nan,
         },
         index=pd.Index([str(v) for v in ds.territory.values], name="territory_id"),
     )
+    table.attrs["period"] = period_label(ds, period)
     return table
+
+
+def summary_table(ds: xr.Dataset, period: Period = None) -> pd.DataFrame:
+    """Per-territory key figures of a run over a period (default: the last 12 months); see
+    :func:`period_indicators`."""
+    return period_indicators(ds, period)
 
 
 def persons_in_start(ds: xr.Dataset, *kinds: str) -> xr.DataArray:
@@ -76,27 +174,42 @@ def format_summary(table: pd.DataFrame, lang: str = "en") -> str:
             return "—"
         return f"{v:,.0f}".replace(",", "\u202f") if french else f"{v:,.0f}"
 
+    def share(v: float) -> str:
+        return "—" if not np.isfinite(v) else f"{100 * v:.0f} %"
+
     day = "j" if french else "d"
     header = (
-        ("territoire", "rue (début→fin)", "hébergés (fin)", "relogés/an", "retours/an", "attente hébergement", "attente logement (p50/p90)")
+        ("territoire", "rue (début→période)", "hébergés", "relogés/an", "retours/an", "attente hébergement", "attente logement (p50/p90)",
+         "délai logement (KM)", "logés en 12 mois")
         if french else
-        ("territory", "street (start→end)", "sheltered (end)", "housed/yr", "returns/yr", "wait shelter", "wait housing (p50/p90)")
+        ("territory", "street (start→period)", "sheltered", "housed/yr", "returns/yr", "wait shelter", "wait housing (p50/p90)",
+         "time to housing (KM)", "housed in 12 months")
     )
     rows = [
         (
             row.territory,
-            f"{fmt(row.street_persons_start)} → {fmt(row.street_persons_end)}",
-            fmt(row.sheltered_persons_end),
-            fmt(row.housed_households_per_year),
+            f"{fmt(row.street_persons_start)} → {fmt(row.street_persons)}",
+            fmt(row.sheltered_persons),
+            fmt(row.housed_per_year),
             fmt(row.returns_to_street_per_year),
             f"{fmt(row.median_wait_shelter_days)} {day}",
             f"{fmt(row.median_wait_housing_days)} / {fmt(row.p90_wait_housing_days)} {day}",
+            f"{fmt(row.median_time_to_housing_days)} {day}",
+            share(row.share_housed_within_12_months),
         )
         for row in table.itertuples()
     ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if table.attrs.get("period"):
+        lines.append((
+            f"Période {table.attrs['period']} : stocks en moyenne des fins de mois, flux par an, attentes des ménages servis ; "
+            "délai d'accès au logement et part logée en 12 mois : Kaplan-Meier sur les entrées de toute la simulation"
+            if french else
+            f"Period {table.attrs['period']}: stocks are means of month ends, flows per year, waits of those served; "
+            "time to housing and share housed within 12 months: Kaplan-Meier over the entries of the whole run"
+        ))
     return "\n".join(lines)
 
 
@@ -148,7 +261,7 @@ def collapse_replicates(ds: xr.Dataset) -> xr.Dataset:
     for name, var in ds.data_vars.items():
         if "replicate" not in var.dims:
             out[name] = var
-        elif STATISTIC_DIM in var.dims or not np.issubdtype(var.dtype, np.number):
+        elif STATISTIC_DIM in var.dims or "km_statistic" in var.dims or not np.issubdtype(var.dtype, np.number):
             out[name] = var.median("replicate", skipna=True, keep_attrs=True) if np.issubdtype(var.dtype, np.number) else var.isel(replicate=0, drop=True)
         else:
             out[name] = var.mean("replicate", skipna=True, keep_attrs=True)
@@ -198,10 +311,13 @@ def pooled_wait_quantile(ds: xr.Dataset, *kinds: str, q: float = 0.5) -> xr.Data
 
 
 def total_cost(ds: xr.Dataset) -> xr.DataArray | None:
-    """Cost of the month (EUR) summed over states, plus ``support_cost`` when present; None without ``cost``."""
+    """Cost of the month (EUR) summed over states, plus ``support_cost`` and the one-off
+    ``production_cost`` of the units delivered in the month when present; None without ``cost``."""
     if "cost" not in ds:
         return None
     total = ds.cost.sum("state")
     if "support_cost" in ds:
         total = total + ds.support_cost.fillna(0)
+    if "production_cost" in ds:
+        total = total + ds.production_cost.sum("state").fillna(0)
     return total

@@ -169,6 +169,19 @@ def _unmet_request_share(view: RunView, states: list[str]) -> float:
     return float(view.window(view.ds.requests_115_unmet).sum()) / requests if requests else math.nan
 
 
+def _regular_share(view: RunView, states: list[str]) -> float:
+    """Share of the persons in the states (month ends) who have a regular residence status."""
+    persons = float(view.window(view.ds.occupancy_persons.sel(state=states)).sum())
+    return float(view.window(view.ds.occupancy_persons_regular.sel(state=states)).sum()) / persons if persons else math.nan
+
+
+def _not_calling_share(view: RunView, states: list[str]) -> float:
+    """Share of the street households (month ends) who do not ask the 115 (the states are not
+    used: write ``not_calling_share:street``)."""
+    street = float(view.window(view.ds.occupancy.sel(state="street")).sum())
+    return float(view.window(view.ds.street_not_calling).sum()) / street if street else math.nan
+
+
 def _requests_per_year(view: RunView, states: list[str]) -> float:
     """Requests (calls) to the 115 per year (the states are not used)."""
     return float(view.window(view.ds.requests_115).sum()) / view.years
@@ -197,6 +210,8 @@ STATISTICS: dict[str, Statistic] = {
     "mean_wait_days": Statistic(_mean_wait_days, "mean wait of the households served by the states' waiting lists"),
     "unmet_request_share": Statistic(_unmet_request_share, "share of the requests to the 115 that lapsed unmet"),
     "requests_per_year": Statistic(_requests_per_year, "requests (calls) to the 115 per year"),
+    "regular_share": Statistic(_regular_share, "share of the persons in the states with a regular residence status"),
+    "not_calling_share": Statistic(_not_calling_share, "share of the street households who do not ask the 115"),
 }
 
 

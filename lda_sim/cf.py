@@ -28,7 +28,7 @@ CONVENTIONS = "CF-1.10"
 #: Stocks at the end of each month.
 STOCKS = frozenset({
     "occupancy", "occupancy_persons", "capacity", "queue_length", "support_slots", "support_used", "occupancy_by_kind",
-    "occupancy_persons_regular", "street_not_calling",
+    "occupancy_persons_by_kind", "occupancy_persons_regular", "street_not_calling",
 })
 #: Time averages over the month.
 MEANS = frozenset({"occupancy_mean"})
@@ -37,7 +37,7 @@ SUMS = frozenset({
     "flow", "flow_persons", "entries", "entries_persons", "exits", "served", "wait_histogram", "offers", "refusals",
     "lettings", "lettings_unused", "cost", "support_cost", "prevented", "diverted", "migration", "migration_persons",
     "migration_out", "migration_in", "mobility_offers", "mobility_refusals", "requests_115", "requests_115_unmet",
-    "regularised", "support_started",
+    "regularised", "support_started", "cost_by_needs", "units_delivered", "production_cost",
 })
 
 #: The domain units lda_sim writes that are counts (or money): CF units ``1``.

@@ -371,11 +371,20 @@ def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Table to write (default: RESULTS with .compare.csv).")
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), default=None, help="Chart to write (default: RESULTS with .compare.png).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the chart and the table's labels.")
-def compare(results: str, baseline: str | None, csv_path: str | None, chart_path: str | None, lang: str) -> None:
-    """Compare the scenarios of RESULTS: key indicators per territory at the horizon and their
-    difference from the baseline; prints the table, saves it as CSV and draws a chart."""
+@click.option("--period", default=None, help="Months the indicators are averaged over: FIRST:LAST as YYYY-MM:YYYY-MM, or a number of last months (default: the last 12).")
+def compare(results: str, baseline: str | None, csv_path: str | None, chart_path: str | None, lang: str, period: str | None = None) -> None:
+    """Compare the scenarios of RESULTS: key indicators per territory over a period (stocks as
+    means of the month ends, flows and costs per year; default: the last 12 months) and their
+    difference from the baseline, with the 10-90 % band over replicates; prints the table, saves
+    it as CSV and draws a chart."""
+    from .analysis import parse_period
     from .compare import comparison_table, format_comparison, plot_comparison
     from .output import open_results, write_atomic
+
+    try:
+        months = parse_period(period) if period is not None else None
+    except ValueError as exc:
+        _fail(str(exc))
 
     if not Path(results).is_file():
         _fail(f"{results}: file not found")
@@ -388,14 +397,16 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
         _compare_plan(ds, stem, csv_path, chart_path)
         return
     try:
-        table = comparison_table(ds, baseline)
+        table = comparison_table(ds, baseline, period=months)
     except KeyError as exc:
         _fail(f"{results}: {exc.args[0]}")
+    except ValueError as exc:
+        _fail(f"{results}: {exc}")
     csv_path = csv_path or f"{stem}.compare.csv"
     chart_path = chart_path or f"{stem}.compare.png"
     _check_outputs([], files=(csv_path, chart_path), inputs=(results,))
     write_atomic(csv_path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.4g"))
-    fig = plot_comparison(ds, table, lang=lang)
+    fig = plot_comparison(ds, table, lang=lang, period=months)
     fmt = Path(chart_path).suffix.lstrip(".") or "png"
     write_atomic(chart_path, lambda tmp: fig.savefig(tmp, format=fmt))
     click.echo(format_comparison(table, lang))

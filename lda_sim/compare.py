@@ -1,4 +1,4 @@
-"""Scenario comparison: key indicators per territory at the horizon, and their difference from the baseline."""
+"""Scenario comparison: key indicators per territory over a period (default: the last 12 months), and their difference from the baseline."""
 
 from __future__ import annotations
 
@@ -13,52 +13,40 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .analysis import (
-    housed_flow,
-    persons_in,
-    returns_to_street,
+    OUTCOME_DIMS,
+    Period,
+    period_indicators,
+    period_label,
     scenario_names,
     select_scenario,
-    total_cost,
 )
 
 #: Indicators of the comparison: column, French label, English label, whether lower is better.
+#: Stocks are means over the period, flows and costs per year over the period (see
+#: :func:`lda_sim.analysis.period_indicators`).
 INDICATORS: tuple[tuple[str, str, str, bool], ...] = (
-    ("street_persons", "Personnes à la rue (horizon)", "Persons on the street (horizon)", True),
-    ("sheltered_persons", "Personnes hébergées (horizon)", "Persons sheltered (horizon)", True),
+    ("street_persons", "Personnes à la rue (moyenne de la période)", "Persons on the street (period mean)", True),
+    ("sheltered_persons", "Personnes hébergées (moyenne de la période)", "Persons sheltered (period mean)", True),
     ("housed_per_year", "Ménages logés par an", "Households housed per year", False),
     ("median_wait_housing_days", "Attente logement, médiane (j)", "Wait for housing, median (days)", True),
     ("p90_wait_housing_days", "Attente logement, P90 (j)", "Wait for housing, p90 (days)", True),
-    ("median_time_to_housing_days", "Délai d'accès au logement, médiane (j)", "Time to housing, median (days)", True),
+    ("median_time_to_housing_days", "Délai d'accès au logement, médiane KM (j)", "Time to housing, KM median (days)", True),
+    ("share_housed_within_12_months", "Part logée en 12 mois (KM)", "Share housed within 12 months (KM)", False),
     ("returns_to_street_per_year", "Retours à la rue par an", "Returns to the street per year", True),
-    ("total_cost_meur", "Coût total (M€)", "Total cost (EUR m)", True),
+    ("cost_meur_per_year", "Coût annuel (M€)", "Cost per year (EUR m)", True),
 )
 
 
-def _indicators(ds: xr.Dataset) -> pd.DataFrame:
-    years = ds.sizes["time"] / 12
-    cost = total_cost(ds)
-    return pd.DataFrame(
-        {
-            "territory": [str(t) for t in ds.territory.values],
-            "street_persons": persons_in(ds, "street").isel(time=-1).values,
-            "sheltered_persons": persons_in(ds, "shelter").isel(time=-1).values,
-            "housed_per_year": (housed_flow(ds).sum("time") / years).values,
-            "median_wait_housing_days": ds.wait_days_by_kind.sel(state_group="housing", statistic="median").values,
-            "p90_wait_housing_days": ds.wait_days_by_kind.sel(state_group="housing", statistic="p90").values,
-            "median_time_to_housing_days": (
-                ds.time_to_housing_run.sel(statistic="median").values if "time_to_housing_run" in ds else np.full(ds.sizes["territory"], np.nan)
-            ),
-            "returns_to_street_per_year": (returns_to_street(ds).sum("time") / years).values,
-            "total_cost_meur": (cost.sum("time").values / 1e6) if cost is not None else np.full(ds.sizes["territory"], np.nan),
-        }
-    )
+def _indicators(ds: xr.Dataset, period: Period = None) -> pd.DataFrame:
+    table = period_indicators(ds, period).rename(columns={"total_cost_meur_per_year": "cost_meur_per_year"})
+    return table.reset_index(drop=False).assign(territory=lambda t: t["territory_id"])[["territory", *(c for c, *_ in INDICATORS)]]
 
 
 #: Dimensions of a single run's dataset; any other (besides scenario and replicate) is a swept parameter.
 RUN_DIMS = {"territory", "time", "state", "transition", "cause", "exit_state", "statistic", "state_group", "wait_bin",
-            "origin", "destination", "household_kind", "snapshot"}
+            "origin", "destination", "snapshot"} | OUTCOME_DIMS
 #: Indicators summarised by their median over replicates (statistics of distributions); the others by their mean.
-MEDIAN_COLUMNS = ("median_wait_housing_days", "p90_wait_housing_days", "median_time_to_housing_days")
+MEDIAN_COLUMNS = ("median_wait_housing_days", "p90_wait_housing_days", "median_time_to_housing_days", "share_housed_within_12_months")
 
 
 def _points(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
@@ -84,12 +72,12 @@ def _points(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
     return out
 
 
-def _summarised(ds: xr.Dataset) -> pd.DataFrame:
+def _summarised(ds: xr.Dataset, period: Period = None) -> pd.DataFrame:
     """Indicators per territory: with replicates, the mean (median for waiting-time statistics) and
     the 10th-90th percentile band over replicates (columns ``*_p10``, ``*_p90``)."""
     if "replicate" not in ds.dims:
-        return _indicators(ds).set_index("territory")
-    tables = [_indicators(ds.isel(replicate=r)).set_index("territory") for r in range(ds.sizes["replicate"])]
+        return _indicators(ds, period).set_index("territory")
+    tables = [_indicators(ds.isel(replicate=r), period).set_index("territory") for r in range(ds.sizes["replicate"])]
     stacked = pd.concat(tables, keys=range(len(tables)), names=["replicate"])
     grouped = stacked.groupby(level="territory", sort=False)
     centre = grouped.mean()
@@ -99,8 +87,9 @@ def _summarised(ds: xr.Dataset) -> pd.DataFrame:
     return pd.concat([centre, low, high], axis=1)
 
 
-def comparison_table(ds: xr.Dataset, baseline: str | None = None) -> pd.DataFrame:
-    """One row per scenario (or sweep point) and territory: the indicators and their difference from the baseline.
+def comparison_table(ds: xr.Dataset, baseline: str | None = None, period: Period = None) -> pd.DataFrame:
+    """One row per scenario (or sweep point) and territory: the indicators over ``period`` (default:
+    the last 12 months; see :func:`lda_sim.analysis.period_indicators`) and their difference from the baseline.
 
     The baseline is the first scenario (or point) unless named. With replicates, counts are
     averaged and waiting-time statistics take their median over replicates; the 10-90 % band over
@@ -115,7 +104,7 @@ def comparison_table(ds: xr.Dataset, baseline: str | None = None) -> pd.DataFram
         if not matches:
             raise KeyError(f"scenario {baseline!r} is not in the dataset (scenarios: {', '.join(labels)})")
         baseline = matches[0]
-    tables = {label: _summarised(part) for label, part in points}
+    tables = {label: _summarised(part, period) for label, part in points}
     base = tables[baseline]
     columns = [c for c, *_ in INDICATORS]
     rows = []
@@ -126,9 +115,12 @@ def comparison_table(ds: xr.Dataset, baseline: str | None = None) -> pd.DataFram
     out = pd.concat(rows, ignore_index=True)
     out = out[["scenario", "territory", *[c for c in out.columns if c not in ("scenario", "territory")]]]
     replicates = ds.sizes.get("replicate", 0)
+    months = period_label(ds, period)
+    out.attrs["period"] = months
     out.attrs["summary"] = (
-        f"means over {replicates} replicates (medians for waiting times), band: 10th-90th percentile over replicates"
-        if replicates else "one run per scenario: values of that run (no band)"
+        f"period {months}; means over {replicates} replicates (medians for waiting times and Kaplan-Meier figures), "
+        "band: 10th-90th percentile over replicates"
+        if replicates else f"period {months}; one run per scenario: values of that run (no band)"
     )
     return out
 
@@ -207,12 +199,13 @@ def format_comparison(table: pd.DataFrame, lang: str = "en") -> str:
             cells = [fr if lang == "fr" else en]
             for i, name in enumerate(scenarios):
                 value, diff = rows.loc[name, column], rows.loc[name, f"diff_{column}"]
-                text = "—" if not np.isfinite(value) else f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+                share = column.startswith("share_")
+                text = "—" if not np.isfinite(value) else f"{value:.2f}" if share else f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
                 if f"{column}_p10" in rows.columns and np.isfinite(value):
                     low, high = rows.loc[name, f"{column}_p10"], rows.loc[name, f"{column}_p90"]
-                    text += f" [{low:,.0f}-{high:,.0f}]" if abs(high) >= 100 else f" [{low:,.1f}-{high:,.1f}]"
+                    text += f" [{low:.2f}-{high:.2f}]" if share else f" [{low:,.0f}-{high:,.0f}]" if abs(high) >= 100 else f" [{low:,.1f}-{high:,.1f}]"
                 if i and np.isfinite(diff):
-                    text += f" ({diff:+,.1f})" if abs(diff) < 100 else f" ({diff:+,.0f})"
+                    text += f" ({diff:+.2f})" if share else f" ({diff:+,.1f})" if abs(diff) < 100 else f" ({diff:+,.0f})"
                 cells.append(text)
             body.append(cells)
         widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
@@ -222,19 +215,19 @@ def format_comparison(table: pd.DataFrame, lang: str = "en") -> str:
     return "\n".join(lines).rstrip()
 
 
-def _replicate_spread(ds: xr.Dataset) -> pd.DataFrame | None:
+def _replicate_spread(ds: xr.Dataset, period: Period = None) -> pd.DataFrame | None:
     """10th and 90th percentiles over replicates of each indicator (columns ``<name>_low``,
     ``<name>_high``) by scenario and territory; None without replicates."""
     if "replicate" not in ds.dims or ds.sizes["replicate"] < 2:
         return None
-    tables = [comparison_table(ds.isel(replicate=i)) for i in range(ds.sizes["replicate"])]
+    tables = [comparison_table(ds.isel(replicate=i), period=period) for i in range(ds.sizes["replicate"])]
     stacked = pd.concat(tables, ignore_index=True)
     columns = [c for c, *_ in INDICATORS]
     grouped = stacked.groupby(["scenario", "territory"], sort=False)[columns]
     return pd.concat([grouped.quantile(0.1).add_suffix("_low"), grouped.quantile(0.9).add_suffix("_high")], axis=1)
 
 
-def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: str = "fr") -> Figure:
+def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: str = "fr", period: Period = None) -> Figure:
     """Small multiples: one panel per indicator, bars per territory, one colour per scenario.
 
     With replicates, a bar is the mean over replicates (waiting times: their median, as in
@@ -243,8 +236,8 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
     """
     from .plotting import _number_formatter, _stamp
 
-    table = comparison_table(ds) if table is None else table
-    spread = _replicate_spread(ds)
+    table = comparison_table(ds, period=period) if table is None else table
+    spread = _replicate_spread(ds, period)
     scenarios = list(dict.fromkeys(table.scenario))
     territories = list(dict.fromkeys(table.territory))
     fig = Figure(figsize=(13.33, 7.5), dpi=144, layout="constrained")
@@ -252,7 +245,7 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
     engine = fig.get_layout_engine()
     assert isinstance(engine, ConstrainedLayoutEngine)
     engine.set(rect=(0, 0.035, 1, 0.965))  # room for the stamp below
-    axes = fig.subplots(2, 4).ravel()
+    axes = fig.subplots(3, 3).ravel()
     labels = dict(zip(ds.territory.values, ds.territory_label.values)) if "territory_label" in ds.coords else {}
     colours = ["#4d4d4d", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
     width = 0.8 / len(scenarios)
@@ -283,6 +276,7 @@ def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: 
             else f"\nbar: mean of {n} replicates\n(waits: median)\nwhisker: 10th–90th percentile"
         )
     fig.legend(handles, names, loc="outside right upper", fontsize=10, frameon=False, title=title, title_fontsize=10)
-    fig.suptitle("Comparaison des scénarios à l'horizon" if lang == "fr" else "Scenario comparison at the horizon", fontsize=15)
+    months = table.attrs.get("period") or period_label(ds, period)
+    fig.suptitle(f"Comparaison des scénarios, période {months}" if lang == "fr" else f"Scenario comparison, period {months}", fontsize=15)
     _stamp(fig, ds, lang)
     return fig

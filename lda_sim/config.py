@@ -350,6 +350,10 @@ class TerritoryConfig:
     stays: dict[int, StayLaw]
     edges: dict[int, EdgeParams]
     costs: dict[int, tuple[str, float]] = field(default_factory=dict)  # state -> (basis, EUR per day)
+    #: state -> ((low, medium, high) EUR per day of the reference person, EUR per day of each other member)
+    needs_costs: dict[int, tuple[tuple[float, float, float], float]] = field(default_factory=dict)
+    #: state -> EUR per unit delivered by a production policy (one-off)
+    production_costs: dict[int, float] = field(default_factory=dict)
     support_cost_per_slot_day: float = 0.0
     region: str = ""
     inhabitants: int | None = None
@@ -725,7 +729,6 @@ def load_territory(
         if state.index in units and unit == "households" and count > sum(units[state.index]):
             raise ConfigError(file, f"{where}.households", f"{count} households exceed the {sum(units[state.index])} units of {name!r}")
         initial[state.index] = (unit, count)
-    costs, support_cost = _costs(data.get("costs", {}), pathway, file)
     line = None
     if "emergency_line" in data:
         spec = data["emergency_line"]
@@ -734,6 +737,7 @@ def load_territory(
         except ValueError as exc:
             raise ConfigError(file, "emergency_line.recall_after", str(exc)) from None
         line = EmergencyLine(float(spec["request_days"]), recall, float(spec.get("outreach_per_year", 0.0)))
+    costs, support_cost, needs_costs = _costs(data.get("costs", {}), pathway, file)
     return TerritoryConfig(
         name=data["territory"]["name"],
         label=data["territory"]["label"],
@@ -748,7 +752,9 @@ def load_territory(
         stays=stays,
         edges=_edge_params(data, pathway, file),
         costs=costs,
+        needs_costs=needs_costs,
         support_cost_per_slot_day=support_cost,
+        production_costs=_production_costs(data.get("production_costs", {}), pathway, file),
         region=data["territory"].get("region", ""),
         inhabitants=data["territory"].get("inhabitants"),
         location=(float(loc["lat"]), float(loc["lon"])) if (loc := data["territory"].get("location")) else None,
@@ -766,8 +772,23 @@ _COST_BASES = {
 }
 
 
-def _costs(spec: dict[str, Any], pathway: Pathway, file: str) -> tuple[dict[int, tuple[str, float]], float]:
+def _production_costs(spec: dict[str, Any], pathway: Pathway, file: str) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for name, entry in spec.items():
+        if name not in pathway.state_index:
+            raise ConfigError(file, f"production_costs.{name}", f"unknown state {name!r} (states: {', '.join(pathway.state_index)})")
+        state = pathway.states[pathway.state_index[name]]
+        if state.capacity_kind not in ("units", "turnover"):
+            raise ConfigError(file, f"production_costs.{name}", f"{name!r} has no units to produce")
+        out[state.index] = float(entry["eur_per_unit"])
+    return out
+
+
+def _costs(
+    spec: dict[str, Any], pathway: Pathway, file: str
+) -> tuple[dict[int, tuple[str, float]], float, dict[int, tuple[tuple[float, float, float], float]]]:
     costs: dict[int, tuple[str, float]] = {}
+    by_needs: dict[int, tuple[tuple[float, float, float], float]] = {}
     support = 0.0
     for name, entry in spec.items():
         if name == "support":
@@ -777,11 +798,15 @@ def _costs(spec: dict[str, Any], pathway: Pathway, file: str) -> tuple[dict[int,
             raise ConfigError(file, f"costs.{name}", f"unknown state {name!r} (states: {', '.join(pathway.state_index)})")
         state = pathway.states[pathway.state_index[name]]
         (key, value), = entry.items()
+        if key == "eur_per_person_year_by_needs":
+            rates = tuple(float(value[level]) / 365.25 for level in ("low", "medium", "high"))
+            by_needs[state.index] = ((rates[0], rates[1], rates[2]), float(value["other_members"]) / 365.25)
+            continue
         basis, per_day = _COST_BASES[key]
         if basis == "capacity" and state.capacity_kind not in ("shelter", "units"):
             raise ConfigError(file, f"costs.{name}.{key}", f"{name!r} has no funded places or units: cost it per person or household")
         costs[state.index] = (basis, float(value) * per_day)
-    return costs, support
+    return costs, support, by_needs
 
 
 def load_sources(path: str | Path) -> dict[str, str]:

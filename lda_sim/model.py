@@ -112,7 +112,9 @@ class HousingModel(mesa.Model):
         self._python_events: list[tuple[Callable[[Any, Any], None], Any, Any] | None] = []
         self._slide_handlers: dict[tuple[int, int], list[Callable[[TerritoryView, int], None]]] = {}
         self.territories = [TerritoryView(self, i, t) for i, t in enumerate(scenario.territories)]
-        self.recorder = Recorder(scenario, seed, self._a)
+        #: units delivered by production policies, by territory, state and month (see record_delivery)
+        self.delivered = np.zeros((len(scenario.territories), len(self.pathway.states), scenario.months), np.int64)
+        self.recorder = Recorder(scenario, seed, self._a, delivered=self.delivered)
         self._snapshots = Snapshots(self)
         #: this model's own policy objects (the scenario holds their settings, shared by runs)
         self.policies = [copy.copy(p) for p in scenario.policies]
@@ -306,7 +308,7 @@ class HousingModel(mesa.Model):
         """The results of the months completed so far as an ``xarray.Dataset``."""
         self.recorder.events = self.events_processed
         self.recorder.months_done = int(self._counters[k.C_MONTHS_DONE])
-        return self._snapshots.add_to(self.recorder.dataset(k.logs(self._st)))
+        return self._snapshots.add_to(self.recorder.dataset(k.logs(self._st), k.spell_log(self._st)))
 
     # --- households ----------------------------------------------------------------------------
     def household(self, slot: int) -> Household:
@@ -376,6 +378,11 @@ class HousingModel(mesa.Model):
     @property
     def _populating(self) -> bool:
         return bool(self._counters[k.C_POPULATING])
+
+    def record_delivery(self, territory: TerritoryView, state: int, amount: int) -> None:
+        """Count ``amount`` new units of ``state`` delivered now by a production policy (their
+        one-off cost is the territory's ``production_costs``)."""
+        self.delivered[territory.index, state, int(self._counters[k.C_MONTH])] += int(amount)
 
     def add_capacity(
         self, territory: TerritoryView, state: int, amount: int, size_class: int | None = None, *, first_letting_share: float | None = None

@@ -194,7 +194,7 @@ def _street_share_of_lettings(ds: xr.Dataset, territory: str, months: int) -> fl
 
 
 def _regular_share_shelter(ds: xr.Dataset, territory: str, months: int) -> float:
-    var = _first_present(ds, "occupancy_persons_regular_status", "occupancy_regular_status")
+    var = _first_present(ds, "occupancy_persons_regular", "occupancy_persons_regular_status", "occupancy_regular_status")
     total_var = "occupancy_persons" if var.startswith("occupancy_persons") else "occupancy"
     states = shelter_states(ds)
     regular = _stock(ds, var, states, territory, months)

@@ -58,8 +58,13 @@ from matplotlib.path import Path as MplPath
 from matplotlib.ticker import Formatter, FuncFormatter
 
 from .analysis import (
+    DEFAULT_PERIOD_MONTHS,
+    OUTCOME_DIMS,
+    Period,
     collapse_replicates,
     housed_flow,
+    parse_period,
+    period_indices,
     persons_in,
     pooled_wait_quantile,
     replicate_band,
@@ -764,49 +769,9 @@ def plot_waits(ds: xr.Dataset, territory: str, *, lang: str = "fr", scenario: st
 # Periods
 # --------------------------------------------------------------------------------------------
 #: Months shown by default in the flow diagram: the last twelve of the run.
-DEFAULT_FLOW_MONTHS = 12
+DEFAULT_FLOW_MONTHS = DEFAULT_PERIOD_MONTHS
+_period_indices = period_indices
 
-Period = int | str | tuple[Any, Any] | None
-
-
-def parse_period(text: str) -> int | tuple[str, str]:
-    """A period as written on the command line: ``2027-01:2027-12`` (months, inclusive) or ``12``
-    (the last twelve months of the run)."""
-    text = str(text).strip()
-    if re.fullmatch(r"\d+", text):
-        months = int(text)
-        if months < 1:
-            raise ValueError(f"period {text!r}: give at least one month")
-        return months
-    match = re.fullmatch(r"(\d{4}-\d{2})\s*:\s*(\d{4}-\d{2})", text)
-    if not match:
-        raise ValueError(f"period {text!r}: expected FIRST:LAST months as YYYY-MM:YYYY-MM, or a number of last months")
-    return match.group(1), match.group(2)
-
-
-def _period_indices(ds: xr.Dataset, period: Period) -> tuple[int, int]:
-    """Index of the first and of the last month (inclusive) of ``period`` in the dataset."""
-    months = ds["time"].values.astype("datetime64[M]")
-    n = len(months)
-    if n == 0:
-        raise ValueError("the dataset has no month")
-    if period is None:
-        period = DEFAULT_FLOW_MONTHS
-    if isinstance(period, str):
-        period = parse_period(period)
-    if isinstance(period, (int, np.integer)):
-        if period < 1:
-            raise ValueError(f"period: give at least one month, not {period}")
-        return max(0, n - int(period)), n - 1
-    try:
-        start, end = (np.datetime64(str(p)[:7], "M") for p in period)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"period {period!r}: expected two months such as ('2027-01', '2027-12')") from exc
-    if start > end:
-        raise ValueError(f"period {start}:{end}: the first month is after the last")
-    if start < months[0] or end > months[-1]:
-        raise ValueError(f"period {start}:{end} is outside the run ({months[0]} to {months[-1]})")
-    return int(np.searchsorted(months, start)), int(np.searchsorted(months, end))
 
 
 def _short_month(t: np.datetime64, lang: str) -> str:
@@ -1314,7 +1279,7 @@ def _draw_shelter_places(ax: Axes, ds: xr.Dataset, territory: str, x: np.ndarray
 
 
 def _draw_run_median(ax: Axes, ds: xr.Dataset, territory: str, names: Sequence[str], text: Mapping[str, str]) -> None:
-    """The median wait before housing over the whole run (the figure of the summary tables), dotted."""
+    """The median wait before housing over the whole run (``wait_days_by_kind``), dotted."""
     if "wait_days_by_kind" not in ds:
         return
     run = ds["wait_days_by_kind"].sel(state_group="housing", statistic="median", territory=territory)
@@ -1612,7 +1577,7 @@ RESULT_DIMS = frozenset(
         "scenario", "replicate", "territory", "state", "time", "transition", "cause", "exit_state", "statistic", "state_group",
         "wait_bin", "quantile", "origin", "destination", "snapshot", "household_kind",
     }
-)
+) | OUTCOME_DIMS
 
 
 def swept_parameters(ds: xr.Dataset) -> list[str]:

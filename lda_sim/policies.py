@@ -185,6 +185,7 @@ class Production(Policy):
             for size_class, n in enumerate(self._spreads[territory.index].next_month()):
                 if n:
                     self._model.add_capacity(territory, self.target.index, n, size_class, first_letting_share=self.first_letting_share)
+                    self._model.record_delivery(territory, self.target.index, n)
 
 
 class IMLCapture(Policy):

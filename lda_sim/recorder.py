@@ -11,6 +11,7 @@ import xarray as xr
 from . import __version__
 from .config import Scenario
 from .schema import CAUSES
+from .survival import kaplan_meier
 from .timebase import MONTH_DAYS
 
 #: The kernel's counters of a run (each the array ``r_NAME`` of the kernel state).
@@ -19,7 +20,7 @@ _COUNTERS = (
     "refusals", "lettings", "lettings_unused", "occupancy_mean", "cost", "support_slots", "support_used", "support_cost",
     "prevented", "diverted", "migration", "migration_persons", "migration_out", "migration_in", "mobility_offers",
     "mobility_refusals", "initial", "initial_persons", "requests", "unmet", "regularised", "support_started",
-    "occupancy_kind", "persons_regular", "silent",
+    "occupancy_kind", "persons_regular", "silent", "persons_kind", "cost_needs",
 )
 #: Edges of the waiting-time histogram, in days (fine at first, then coarser).
 WAIT_BIN_EDGES = np.array(
@@ -28,6 +29,19 @@ WAIT_BIN_EDGES = np.array(
 )
 STATISTICS = ("mean", "median", "p90")
 POOLED_KINDS = ("shelter", "housing")
+#: Events that end a spell towards housing (kernel SPELL_* codes 0-2).
+SPELL_EVENTS = ("housed", "left_unhoused", "censored")
+SPELL_RETURN = 3
+#: Statistics of the Kaplan-Meier time to housing, and the horizons (months) of the shares housed.
+KM_STATISTICS = ("p25", "median", "p75")
+KM_QUANTILES = (0.25, 0.5, 0.75)
+HORIZONS_MONTHS = (6, 12, 24)
+NEEDS_LEVELS = ("low", "medium", "high")
+PRIORITY_CLASSES = ("other", "priority")
+#: Group dimensions of the outcomes by group: (dimension, column of the spell log, of the wait log).
+SPELL_GROUPS = (("household_kind", 3), ("needs_level", 4), ("priority_class", 5), ("entry_state", 1))
+WAIT_GROUPS = (("household_kind", 0), ("needs_level", 1), ("priority_class", 2), ("from_state", 3))
+RETURN_WINDOW_DAYS = 12 * MONTH_DAYS
 
 
 def _quantiles_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
@@ -93,12 +107,16 @@ class Recorder:
     occupancy_kind: np.ndarray
     persons_regular: np.ndarray
     silent: np.ndarray
+    persons_kind: np.ndarray
     mobility_refusals: np.ndarray
     initial: np.ndarray
     initial_persons: np.ndarray
+    cost_needs: np.ndarray
 
-    def __init__(self, scenario: Scenario, seed: int, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, scenario: Scenario, seed: int, arrays: dict[str, np.ndarray], delivered: np.ndarray | None = None) -> None:
         self.scenario = scenario
+        t, s, m = len(scenario.territories), len(scenario.pathway.states), scenario.months
+        self.delivered = np.zeros((t, s, m), np.int64) if delivered is None else delivered
         self.seed = seed
         self.events = 0
         self.months = scenario.months
@@ -165,8 +183,103 @@ class Recorder:
                 hist[ti, si] = np.bincount(month * (len(WAIT_BIN_EDGES) - 1) + bins, minlength=m * (len(WAIT_BIN_EDGES) - 1)).reshape(m, -1)
         return stats, overall, served, hist
 
-    def dataset(self, logs: tuple[np.ndarray, ...]) -> xr.Dataset:
-        """All counters as a dataset with units and long names (``logs``: the kernel's logs)."""
+    # --- spells towards housing and outcomes by group -------------------------------------------
+    def _group_sizes(self) -> dict[str, int]:
+        n_states = len(self.scenario.pathway.states)
+        return {"household_kind": len(self.scenario.pathway.kinds), "needs_level": len(NEEDS_LEVELS),
+                "priority_class": len(PRIORITY_CLASSES), "entry_state": n_states, "from_state": n_states}
+
+    def _spell_variables(self, spells: tuple[np.ndarray, ...] | None) -> dict[str, tuple]:
+        """Kaplan-Meier times to housing and shares housed within 6, 12, 24 months, by territory and
+        by group, the spells by how they ended, and the returns to the street within 12 months."""
+        t = self.occupancy.shape[0]
+        sizes = self._group_sizes()
+        if spells is None:
+            sp_i, sp_f = np.zeros((0, 9), np.int32), np.zeros((0, 2))
+        else:
+            sp_i, sp_f = spells[0], spells[1]
+        spell = sp_i[:, 2] != SPELL_RETURN
+        si, sf = sp_i[spell].astype(np.int64), sp_f[spell]
+        housed = si[:, 2] == 0
+        comment = (
+            "households that entered the system during the run (arrivals, including those diverted straight to "
+            "housing, housed at once); a spell ends when the household is housed, or is censored when it leaves "
+            "the system unhoused or the run ends; Kaplan-Meier estimate (lda_sim.survival). The initial population "
+            "is left out: its entry dates are not known"
+        )
+        horizons = np.array(HORIZONS_MONTHS, float) * MONTH_DAYS
+
+        def km(group: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            code = si[:, 0] * n + group
+            curves = kaplan_meier(sf[:, 1], housed, code, t * n)
+            quantiles = np.stack([curves.quantile(q) for q in KM_QUANTILES], axis=-1).reshape(t, n, -1)
+            shares = np.stack([1.0 - curves.survival_at(h) for h in horizons], axis=-1).reshape(t, n, -1)
+            counts = np.zeros((t * n, len(SPELL_EVENTS)), np.int64)
+            np.add.at(counts, (code, si[:, 2]), 1)
+            return quantiles, shares, counts.reshape(t, n, -1)
+
+        out: dict[str, tuple] = {}
+        q, sh, counts = km(np.zeros(len(si), np.int64), 1)
+        out["spells"] = (("territory", "spell_event"), counts[:, 0], "households", "Spells towards housing of the households that entered during the run, by how they ended", comment)
+        out["time_to_housing_km"] = (("territory", "km_statistic"), q[:, 0], "days", "Time from entering the system to a first home (Kaplan-Meier, censoring-aware)", comment)
+        out["share_housed_within"] = (("territory", "horizon"), sh[:, 0], "1", "Share of entering households housed within the horizon (Kaplan-Meier)", comment)
+        for dim, column in SPELL_GROUPS:
+            q, sh, counts = km(si[:, column], sizes[dim])
+            out[f"spells_by_{dim}"] = ((("territory", dim, "spell_event")), counts, "households", f"Spells towards housing by {dim.replace('_', ' ')} and how they ended", comment)
+            out[f"time_to_housing_km_by_{dim}"] = (("territory", dim, "km_statistic"), q, "days", f"Time to a first home by {dim.replace('_', ' ')} (Kaplan-Meier)", comment)
+            out[f"share_housed_within_by_{dim}"] = (("territory", dim, "horizon"), sh, "1", f"Share housed within the horizon by {dim.replace('_', ' ')} (Kaplan-Meier)", comment)
+        # returns to the street within 12 months: among those housed at least 12 months before the end
+        end = self.months_done * MONTH_DAYS
+        ri, rf = sp_i[~spell].astype(np.int64), sp_f[~spell]
+        housed_at = sf[housed, 0] + sf[housed, 1]
+        exposed = np.bincount(si[housed, 0][housed_at <= end - RETURN_WINDOW_DAYS], minlength=t)
+        back = (rf[:, 0] <= end - RETURN_WINDOW_DAYS) & (rf[:, 1] <= RETURN_WINDOW_DAYS)
+        returned = np.bincount(ri[back, 0], minlength=t)
+        rcomment = (
+            "households that entered during the run and were first housed at least 12 months before the end of the "
+            "run (the denominator, housed_12_months_before_end); those back on the street (any state of kind street) "
+            "within 12 months of that first home. Leaving the system while housed counts as not returned"
+        )
+        out["housed_12_months_before_end"] = (("territory",), exposed, "households", "Households first housed at least 12 months before the end of the run", rcomment)
+        out["returned_to_street_within_12_months"] = (("territory",), returned, "households", "Of those, households back on the street within 12 months", rcomment)
+        share = np.divide(returned, exposed, out=np.full(t, np.nan), where=exposed > 0)
+        out["share_returned_to_street_within_12_months"] = (("territory",), share, "1", "Share back on the street within 12 months of a first home", rcomment)
+        return out
+
+    def _wait_group_variables(self, logs: tuple[np.ndarray, ...], spells: tuple[np.ndarray, ...] | None) -> dict[str, tuple]:
+        """Waits pooled over the states of each kind (shelter, housing), by group of the household
+        served: its kind, needs level, priority class and the state it waited in."""
+        w_val, w_where = logs[0], logs[1]
+        t, s = self.occupancy.shape[:2]
+        groups = spells[2] if spells is not None and len(spells) > 2 else np.full((len(w_val), 4), -1, np.int32)
+        kinds = np.array([st.kind for st in self.scenario.pathway.states])
+        state_group = np.full(s, -1, np.int64)
+        for ki, kind in enumerate(POOLED_KINDS):
+            state_group[kinds == kind] = ki
+        pooled = state_group[w_where % s] if len(w_where) else np.zeros(0, np.int64)
+        terr = w_where // s
+        sizes = self._group_sizes()
+        out: dict[str, tuple] = {}
+        comment = "waits of all households that got through a waiting list during the run, pooled over the states of the kind"
+        for dim, column in WAIT_GROUPS:
+            n = sizes[dim]
+            g = groups[:, column].astype(np.int64)
+            keep = (pooled >= 0) & (g >= 0)
+            code = (terr[keep] * len(POOLED_KINDS) + pooled[keep]) * n + g[keep]
+            values = w_val[keep]
+            m = t * len(POOLED_KINDS) * n
+            stats = np.full((m, len(STATISTICS)), np.nan)
+            counts = np.bincount(code, minlength=m)
+            if len(values):
+                stats, _ = _monthly_statistics(values, code, m)
+            shape = (t, len(POOLED_KINDS), n)
+            out[f"served_by_{dim}"] = (("territory", "state_group", dim), counts.reshape(shape), "households", f"Households that got through a waiting list of a shelter or of housing during the run, by {dim.replace('_', ' ')}", comment)
+            out[f"wait_days_by_{dim}"] = (("territory", "state_group", dim, "statistic"), stats.reshape(*shape, -1), "days", f"Waiting time by {dim.replace('_', ' ')}", comment)
+        return out
+
+    def dataset(self, logs: tuple[np.ndarray, ...], spells: tuple[np.ndarray, ...] | None = None) -> xr.Dataset:
+        """All counters as a dataset with units and long names (``logs``: the kernel's logs;
+        ``spells``: its spell log and the groups of the wait log, :func:`kernel.spell_log`)."""
         self._read_logs(logs)
         sc = self.scenario
         pathway = sc.pathway
@@ -217,6 +330,15 @@ class Recorder:
                 "lettings_unused": var(tsm, self.lettings_unused, "lettings", "Lettings that found no eligible waiting household (went to ordinary demand)"),
                 "occupancy_mean": var(tsm, self.occupancy_mean, "households", "Mean number of households in each state during the month (time average)"),
                 "cost": var(tsm, self.cost, "EUR", "Cost of the month by state (per person, household or funded place, as configured)"),
+                "units_delivered": var(tsm, self.delivered, "units", "Units delivered by production policies during the month"),
+                "production_cost": var(
+                    tsm, self.delivered * np.array([[tc.production_costs.get(si, 0.0) for si in range(len(states))] for tc in sc.territories])[:, :, None],
+                    "EUR", "One-off public cost of the units delivered by production policies during the month (production_costs of the territory files)",
+                ),
+                "cost_by_needs": var(
+                    ("territory", "state", "needs_level", "time"), self.cost_needs, "EUR",
+                    "Cost of the month of the states costed by needs level, by the needs level of the household (its other members at their own rate); zero elsewhere",
+                ),
                 "support_slots": var(("territory", "time"), self.support_slots, "slots", "Support slots funded at the end of the month"),
                 "support_used": var(("territory", "time"), self.support_used, "households", "Tenants holding a support slot at the end of the month"),
                 "support_cost": var(("territory", "time"), self.support_cost, "EUR", "Cost of the funded support slots during the month"),
@@ -238,6 +360,10 @@ class Recorder:
                     ("territory", "state", "household_kind", "time"), self.occupancy_kind, "households",
                     "Households in each state at the end of the month, by household kind",
                 ),
+                "occupancy_persons_by_kind": var(
+                    ("territory", "state", "household_kind", "time"), self.persons_kind, "persons",
+                    "Persons in each state at the end of the month, by household kind",
+                ),
                 "occupancy_persons_regular": var(tsm, self.persons_regular, "persons", "Persons with a regular residence status in each state at the end of the month"),
                 "street_not_calling": var(
                     ("territory", "time"), self.silent, "households",
@@ -253,6 +379,13 @@ class Recorder:
                 "initial_occupancy_persons": var(("territory", "state"), self.initial_persons, "persons", "Persons in each state at the start"),
             },
             coords={
+                "needs_level": ("needs_level", list(NEEDS_LEVELS), {"long_name": "Support needs level"}),
+                "priority_class": ("priority_class", list(PRIORITY_CLASSES), {"long_name": "Priority (DALO) flag"}),
+                "entry_state": ("entry_state", states, {"long_name": "State entered on arrival"}),
+                "from_state": ("from_state", states, {"long_name": "State waited in"}),
+                "spell_event": ("spell_event", list(SPELL_EVENTS), {"long_name": "How a spell towards housing ended"}),
+                "km_statistic": ("km_statistic", list(KM_STATISTICS), {"long_name": "Quantile of the Kaplan-Meier time to housing"}),
+                "horizon": ("horizon", list(HORIZONS_MONTHS), {"units": "months", "long_name": "Months after entering the system"}),
                 "territory": ("territory", [t.name for t in sc.territories], {"long_name": "Territory"}),
                 "territory_label": ("territory", [t.label for t in sc.territories]),
                 "origin": ("origin", [t.name for t in sc.territories], {"long_name": "Territory left"}),
@@ -290,4 +423,6 @@ class Recorder:
                 "Conventions": "CF-1.10",
             },
         )
+        for name, (dims, data, units, long_name, comment) in {**self._spell_variables(spells), **self._wait_group_variables(logs, spells)}.items():
+            ds[name] = var(dims, data, units, long_name, comment=comment)
         return ds.isel(time=slice(0, self.months_done)) if self.months_done < self.months else ds

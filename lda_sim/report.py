@@ -38,7 +38,15 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from . import __version__
-from .analysis import collapse_replicates, pooled_wait_quantile, scenario_names, select_scenario, summary_table, total_cost
+from .analysis import (
+    collapse_replicates,
+    period_indices,
+    period_label,
+    pooled_wait_quantile,
+    scenario_names,
+    select_scenario,
+    summary_table,
+)
 from .output import write_atomic
 from .plotting import (
     DPI,
@@ -75,11 +83,11 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "no_policies": "Aucune politique ajoutée à la situation de départ.",
         "policies_unknown": "Les politiques de ce scénario ne sont pas enregistrées dans ces résultats : voir son fichier.",
         "replicates_note": "Entre crochets, le 10e et le 90e centile sur les répliques ; les valeurs sont des médianes.",
-        "msg_street": "{territory} : dans le scénario « {scenario} », le nombre de personnes à la rue passe de {start} à {end} entre {first} et {last}.",
+        "msg_street": "{territory} : dans le scénario « {scenario} », le nombre de personnes à la rue passe de {start} au départ ({first}) à {end} en moyenne sur la période {period}.",
         "msg_wait": "{territory} : l'attente médiane avant un logement est de {wait} jours sur la période ; {housed} ménages sont relogés chaque année.",
-        "msg_scenario_less": "{territory} : « {scenario} » compte {n} personnes de moins à la rue à l'horizon que « {baseline} » ({value} contre {base}).",
-        "msg_scenario_more": "{territory} : « {scenario} » compte {n} personnes de plus à la rue à l'horizon que « {baseline} » ({value} contre {base}).",
-        "msg_scenario_same": "{territory} : « {scenario} » compte autant de personnes à la rue à l'horizon que « {baseline} » ({value}).",
+        "msg_scenario_less": "{territory} : « {scenario} » compte {n} personnes de moins à la rue que « {baseline} » en moyenne sur la période {period} ({value} contre {base}).",
+        "msg_scenario_more": "{territory} : « {scenario} » compte {n} personnes de plus à la rue que « {baseline} » en moyenne sur la période {period} ({value} contre {base}).",
+        "msg_scenario_same": "{territory} : « {scenario} » compte autant de personnes à la rue que « {baseline} » en moyenne sur la période {period} ({value}).",
         "msg_scenario_wait": "Attente médiane avant un logement : {wait} jours contre {base}.",
         "msg_scenario_cost": "Coût annuel : {delta} M€.",
         "msg_more": "Et {n} autres territoires : voir le tableau des indicateurs.",
@@ -135,20 +143,23 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "none": "aucune",
         "scenario": "Scénario",
         "territory": "Territoire",
-        "street": "Personnes à la rue (début → fin)",
-        "sheltered": "Personnes hébergées (fin)",
+        "street": "Personnes à la rue (début → moyenne de la période)",
+        "sheltered": "Personnes hébergées (moyenne de la période)",
         "housed": "Ménages relogés par an",
         "returns": "Retours à la rue par an",
         "wait_shelter": "Attente médiane avant hébergement (j)",
-        "wait_housing": "Attente médiane avant logement, toute la période (j)",
+        "wait_housing": "Attente médiane avant logement (j)",
         "p90_wait_housing": "Attente avant logement, 90e centile (j)",
-        "time_to_housing": "Délai médian d'accès au logement (j)",
+        "time_to_housing": "Délai médian d'accès au logement, Kaplan-Meier (j)",
+        "housed_12_months": "Part des entrants logés en 12 mois, Kaplan-Meier (%)",
         "cost": "Coût annuel moyen (M€)",
         "delta": "écart à « {baseline} »",
         "summary_note": (
-            "Stocks en fin de mois ; flux et coûts en moyenne annuelle sur la période ; attentes en jours, "
-            "mesurées en temps continu pour les ménages entrés dans la période (les premiers mois sous-estiment "
-            "les attentes : les ménages présents au départ comptent leur attente depuis le début de la simulation)."
+            "Sur la période {period} : stocks en moyenne des fins de mois ; flux et coûts par an ; attentes en jours, "
+            "mesurées en temps continu, des ménages servis pendant la période (les ménages présents au départ comptent "
+            "leur attente depuis le début de la simulation). Délai d'accès au logement et part logée en 12 mois : "
+            "estimations de Kaplan-Meier sur les ménages entrés pendant toute la simulation, ceux pas encore logés "
+            "comptés comme censurés et non écartés (la population initiale, dont la date d'entrée est inconnue, est écartée)."
         ),
         "all_territories": "Ensemble des territoires",
         "territory_charts": "{territory}",
@@ -215,11 +226,11 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "no_policies": "No policy added to the starting situation.",
         "policies_unknown": "The policies of this scenario are not recorded in these results: see its file.",
         "replicates_note": "In brackets, the 10th and 90th percentiles over replicates; values are medians.",
-        "msg_street": "{territory}: in the scenario “{scenario}”, persons on the street go from {start} to {end} between {first} and {last}.",
-        "msg_wait": "{territory}: the median wait before housing is {wait} days over the run; {housed} households are housed each year.",
-        "msg_scenario_less": "{territory}: “{scenario}” has {n} fewer persons on the street at the horizon than “{baseline}” ({value} against {base}).",
-        "msg_scenario_more": "{territory}: “{scenario}” has {n} more persons on the street at the horizon than “{baseline}” ({value} against {base}).",
-        "msg_scenario_same": "{territory}: “{scenario}” has as many persons on the street at the horizon as “{baseline}” ({value}).",
+        "msg_street": "{territory}: in the scenario “{scenario}”, persons on the street go from {start} at the start ({first}) to {end} on average over {period}.",
+        "msg_wait": "{territory}: the median wait before housing is {wait} days over the period; {housed} households are housed each year.",
+        "msg_scenario_less": "{territory}: “{scenario}” has {n} fewer persons on the street than “{baseline}” on average over {period} ({value} against {base}).",
+        "msg_scenario_more": "{territory}: “{scenario}” has {n} more persons on the street than “{baseline}” on average over {period} ({value} against {base}).",
+        "msg_scenario_same": "{territory}: “{scenario}” has as many persons on the street as “{baseline}” on average over {period} ({value}).",
         "msg_scenario_wait": "Median wait before housing: {wait} days against {base}.",
         "msg_scenario_cost": "Yearly cost: {delta} €M.",
         "msg_more": "And {n} more territories: see the table of indicators.",
@@ -273,20 +284,24 @@ REPORT_TEXT: Mapping[str, Mapping[str, str]] = {
         "none": "none",
         "scenario": "Scenario",
         "territory": "Territory",
-        "street": "Persons on the street (start → end)",
-        "sheltered": "Persons in shelters (end)",
+        "street": "Persons on the street (start → period mean)",
+        "sheltered": "Persons in shelters (period mean)",
         "housed": "Households housed per year",
         "returns": "Returns to the street per year",
         "wait_shelter": "Median wait before a shelter (days)",
-        "wait_housing": "Median wait before housing, whole run (days)",
+        "wait_housing": "Median wait before housing (days)",
         "p90_wait_housing": "Wait before housing, 90th percentile (days)",
-        "time_to_housing": "Median time to housing (days)",
+        "time_to_housing": "Median time to housing, Kaplan-Meier (days)",
+        "housed_12_months": "Share of entrants housed within 12 months, Kaplan-Meier (%)",
         "cost": "Mean annual cost (€M)",
         "delta": "difference from “{baseline}”",
         "summary_note": (
-            "Stocks at month end; flows and costs as yearly means over the run; waits in days, measured in "
-            "continuous time for the households who entered during the run (the first months underestimate "
-            "waits: households present at the start count their wait from the start of the simulation)."
+            "Over the period {period}: stocks as means of the month ends; flows and costs per year; waits in days, "
+            "measured in continuous time, of the households served during the period (households present at the "
+            "start count their wait from the start of the simulation). Time to housing and share housed within "
+            "12 months: Kaplan-Meier estimates over the households that entered during the whole run, those not "
+            "yet housed counted as censored, not left out (the initial population, whose entry dates are unknown, "
+            "is left out)."
         ),
         "all_territories": "All territories",
         "territory_charts": "{territory}",
@@ -473,29 +488,30 @@ def _source_ids(row: Mapping[str, Any]) -> list[str]:
 SUMMARY_KEYS = ("street", "sheltered", "housed", "returns", "wait_shelter", "wait_housing", "time_to_housing", "cost")
 
 
-def _one_run_summary(ds: xr.Dataset) -> pd.DataFrame:
-    table = summary_table(ds)
-    years = ds.sizes["time"] / 12
+def _one_run_summary(ds: xr.Dataset, period: Period = None) -> pd.DataFrame:
+    table = summary_table(ds, period)
     out = pd.DataFrame(index=table.index)
     out["territory_label"] = table["territory"]
     out["street_start"] = table["street_persons_start"]
-    out["street_end"] = table["street_persons_end"]
-    out["sheltered"] = table["sheltered_persons_end"]
-    out["housed"] = table["housed_households_per_year"]
+    out["street_period"] = table["street_persons"]  # the period mean (the key keeps its name)
+    out["sheltered"] = table["sheltered_persons"]
+    out["housed"] = table["housed_per_year"]
     out["returns"] = table["returns_to_street_per_year"]
     out["wait_shelter"] = table["median_wait_shelter_days"]
     out["wait_housing"] = table["median_wait_housing_days"]
     out["p90_wait_housing"] = table["p90_wait_housing_days"]
-    if "time_to_housing_run" in ds:
+    if "time_to_housing_km" in ds:
+        out["time_to_housing"] = table["median_time_to_housing_days"]
+        out["housed_12_months"] = 100 * table["share_housed_within_12_months"]
+    elif "time_to_housing_run" in ds:
         out["time_to_housing"] = ds["time_to_housing_run"].sel(statistic="median").transpose("territory").values
     if has_cost(ds):
-        cost = total_cost(ds)
-        assert cost is not None  # has_cost
-        out["cost"] = (cost.sum("time") / years / 1e6).transpose("territory").values
+        out["cost"] = table["total_cost_meur_per_year"]
+    out.attrs["period"] = table.attrs.get("period", "")
     return out
 
 
-def summary_by_scenario(ds: xr.Dataset) -> pd.DataFrame:
+def summary_by_scenario(ds: xr.Dataset, period: Period = None) -> pd.DataFrame:
     """Summary indicators per scenario and territory (rows), with replicate spread.
 
     Columns ``<indicator>`` hold the median over replicates (the value itself without
@@ -506,7 +522,7 @@ def summary_by_scenario(ds: xr.Dataset) -> pd.DataFrame:
     for name in scenario_names(ds):
         one = select_scenario(ds, name)
         runs = [one.isel(replicate=i) for i in range(one.sizes["replicate"])] if "replicate" in one.dims else [one]
-        tables = [_one_run_summary(run) for run in runs]
+        tables = [_one_run_summary(run, period) for run in runs]
         labels = tables[0]["territory_label"]
         stacked = pd.concat([t.drop(columns="territory_label") for t in tables], keys=range(len(tables)), names=["replicate"])
         grouped = stacked.groupby(level="territory_id", sort=False)
@@ -518,7 +534,9 @@ def summary_by_scenario(ds: xr.Dataset) -> pd.DataFrame:
         frame.insert(0, "scenario", name)
         frame["replicates"] = len(tables)
         frames.append(frame.reset_index().rename(columns={"territory_id": "territory"}))
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["period"] = period_label(ds, period)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,7 +639,7 @@ def _summary_html(ds: xr.Dataset, lang: str, table: pd.DataFrame | None = None) 
     text = REPORT_TEXT[lang]
     table = summary_by_scenario(ds) if table is None else table
     names = scenario_names(ds)
-    columns = list(SUMMARY_COLUMNS) + [k for k in ("time_to_housing", "cost") if k in table]
+    columns = list(SUMMARY_COLUMNS) + [k for k in ("time_to_housing", "housed_12_months", "cost") if k in table]
     head = [text["scenario"], text["territory"], *(text[k] for k in columns)]
     baseline = {r.territory: r for _, r in table[table.scenario == names[0]].iterrows()}
     rows = []
@@ -630,7 +648,7 @@ def _summary_html(ds: xr.Dataset, lang: str, table: pd.DataFrame | None = None) 
         cells = []
         for key in columns:
             if key == "street":
-                cell = _cell(row, "street_end", lang, 0, base, text)
+                cell = _cell(row, "street_period", lang, 0, base, text)
                 cell["value"] = f"{_number(row['street_start'], lang)} → {cell['value']}"
             else:
                 cell = _cell(row, key, lang, 1 if key == "cost" else 0, base, text)
@@ -640,7 +658,7 @@ def _summary_html(ds: xr.Dataset, lang: str, table: pd.DataFrame | None = None) 
             "territory": row["territory"], "scenario_label": scenario_title(str(row["scenario"]), lang),
             "territory_label": row["territory_label"], "cells": cells,
         })
-    note = text["summary_note"] + (" " + text["replicates_note"] if int(table["replicates"].max()) > 1 else "")
+    note = text["summary_note"].format(period=table.attrs.get("period", "")) + (" " + text["replicates_note"] if int(table["replicates"].max()) > 1 else "")
     return str(_macro("summary", head, rows, note))
 
 
@@ -1109,9 +1127,11 @@ def _band(low: float, high: float, lang: str, digits: int = 0) -> str:
     return f" [{_number(low, lang, digits)} – {_number(high, lang, digits)}]"
 
 
-def _street_at_horizon(ds: xr.Dataset, name: str, territory: str) -> np.ndarray:
+def _street_over_period(ds: xr.Dataset, name: str, territory: str, period: Period) -> np.ndarray:
+    """Persons on the street, mean of the month ends of ``period``, per replicate."""
     one = select_scenario(ds, name).sel(territory=territory)
-    street = one["occupancy_persons"].sel(state="street").isel(time=-1)
+    first, last = period_indices(one, period)
+    street = one["occupancy_persons"].sel(state="street").isel(time=slice(first, last + 1)).mean("time")
     return np.atleast_1d(street.values.astype(float))
 
 
@@ -1122,8 +1142,9 @@ MESSAGE_TERRITORIES = 6
 def key_messages(ds: xr.Dataset, lang: str = "fr", table: pd.DataFrame | None = None) -> list[dict[str, str]]:
     """The executive summary: sentences computed from the dataset, per territory.
 
-    One run: the street from start to horizon, the median wait before housing, households housed a
-    year. Several scenarios: each scenario against the baseline at the horizon, persons on the street
+    One run: the street from the start to its mean over the period of ``table`` (default: the last
+    12 months), the median wait before housing, households housed a year. Several scenarios: each
+    scenario against the baseline over that period, persons on the street
     (with, over replicates, the 10th-90th percentile of the paired difference: common random
     numbers), the median wait before housing and the yearly cost. Returns rows
     ``{"territory", "kind", "text"}``.
@@ -1132,6 +1153,7 @@ def key_messages(ds: xr.Dataset, lang: str = "fr", table: pd.DataFrame | None = 
     table = summary_by_scenario(ds) if table is None else table
     names = scenario_names(ds)
     months = (_month(ds["time"].values[0], lang), _month(ds["time"].values[-1], lang)) if ds.sizes.get("time") else ("?", "?")
+    period = table.attrs.get("period") or period_label(ds, None)
     out: list[dict[str, str]] = []
     territories = list(dict.fromkeys(table.territory))
     reps = int(table["replicates"].max())
@@ -1141,21 +1163,21 @@ def key_messages(ds: xr.Dataset, lang: str = "fr", table: pd.DataFrame | None = 
         label = base["territory_label"]
         band = (lambda r, k, d=0: _band(r[f"{k}_low"], r[f"{k}_high"], lang, d) if reps > 1 else "")  # noqa: E731
         out.append({"territory": territory, "kind": "street", "text": text["msg_street"].format(
-            territory=label, start=_number(base["street_start"], lang), end=_number(base["street_end"], lang) + band(base, "street_end"),
-            first=months[0], last=months[1], scenario=scenario_title(names[0], lang))})
+            territory=label, start=_number(base["street_start"], lang), end=_number(base["street_period"], lang) + band(base, "street_period"),
+            first=months[0], last=months[1], period=period, scenario=scenario_title(names[0], lang))})
         out.append({"territory": territory, "kind": "wait", "text": text["msg_wait"].format(
             territory=label, wait=_number(base["wait_housing"], lang) + band(base, "wait_housing"), housed=_number(base["housed"], lang) + band(base, "housed"))})
         for name in names[1:]:
             row = rows.loc[name]
-            diffs = _street_at_horizon(ds, name, territory) - _street_at_horizon(ds, names[0], territory)
+            diffs = _street_over_period(ds, name, territory, period) - _street_over_period(ds, names[0], territory, period)
             delta = float(np.median(diffs))
             sized = -diffs if delta < 0 else diffs  # the band of the number said ("182 fewer [131 – 232]")
             q10, q90 = np.quantile(sized, [0.1, 0.9])
             spread = _band(float(q10), float(q90), lang) if diffs.size > 1 else ""
             key = "msg_scenario_less" if delta < 0 else "msg_scenario_more" if delta > 0 else "msg_scenario_same"
             sentence = text[key].format(
-                territory=label, scenario=scenario_title(name, lang), baseline=scenario_title(names[0], lang),
-                n=_number(abs(delta), lang) + spread, value=_number(row["street_end"], lang), base=_number(base["street_end"], lang),
+                territory=label, scenario=scenario_title(name, lang), baseline=scenario_title(names[0], lang), period=period,
+                n=_number(abs(delta), lang) + spread, value=_number(row["street_period"], lang), base=_number(base["street_period"], lang),
             )
             sentence += " " + text["msg_scenario_wait"].format(wait=_number(row["wait_housing"], lang), base=_number(base["wait_housing"], lang))
             if "cost" in rows and math.isfinite(float(row["cost"])):
@@ -1247,7 +1269,7 @@ def render_report(
     text = REPORT_TEXT[lang]
     names = scenario_names(ds)
     title = text["title"].format(scenarios=", ".join(scenario_title(n, lang) for n in names))
-    table = summary_by_scenario(ds)
+    table = summary_by_scenario(ds, period)
     inputs, sources = _inputs_html(ds, lang)
     sections = [
         ("messages", text["messages"], _macro("messages", key_messages(ds, lang, table))),

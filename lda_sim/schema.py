@@ -265,6 +265,14 @@ COST = _object(
         "eur_per_household_year": number(0),
         "eur_per_place_year": number(0, description="Per funded place (shelter) or unit (housing), occupied or not"),
         "eur_per_place_day": number(0),
+        "eur_per_person_year_by_needs": _object(
+            {"low": number(0), "medium": number(0), "high": number(0), "other_members": number(0)},
+            ("low", "medium", "high", "other_members"),
+            description=(
+                "Per person-year by needs level: the household's reference person at the rate of its needs level, "
+                "its other members (children, partners) at the other_members rate"
+            ),
+        ),
     },
     minProperties=1,
     maxProperties=1,
@@ -326,6 +334,11 @@ TERRITORY_SCHEMA: dict[str, Any] = _object(
             {"regularisation_per_year": number(0, 12, description="Rate at which a household without a regular status gets one")},
             ("regularisation_per_year",),
         ),
+        "production_costs": {
+            "type": "object",
+            "additionalProperties": _object({"eur_per_unit": number(0)}, ("eur_per_unit",)),
+            "description": "One-off public cost of a unit delivered by a production policy, per housing state, in euros",
+        },
         "costs": {
             "type": "object",
             "properties": {"support": _object({"eur_per_slot_year": number(0)}, ("eur_per_slot_year",))},

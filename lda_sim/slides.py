@@ -82,7 +82,7 @@ def write_slides(
 
     text, extra = REPORT_TEXT[lang], SLIDE_TEXT[lang]
     names = [str(n) for n in (ds["scenario"].values if "scenario" in ds.dims else [ds.attrs.get("scenario", "?")])]
-    table = summary_by_scenario(ds)
+    table = summary_by_scenario(ds, period)
     groups = rendered_charts(ds, lang, period, territories, progress=progress)  # checks the period and territories first
 
     prs = Presentation()
@@ -129,7 +129,7 @@ def write_slides(
             cells = [scenario_title(str(row["scenario"]), lang), str(row["territory_label"])]
             for c in columns:
                 if c == "street":
-                    cells.append(f"{_number(row['street_start'], lang)} → {_number(row['street_end'], lang)}")
+                    cells.append(f"{_number(row['street_start'], lang)} → {_number(row['street_period'], lang)}")
                 else:
                     cells.append(_number(row[c], lang, 1 if c == "cost" else 0))
             for j, value in enumerate(cells):

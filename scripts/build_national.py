@@ -181,6 +181,31 @@ def _retained_share(rate: float, years: float = 7.5) -> float:
     return (1 - math.exp(-rate * years)) / (rate * years)
 
 
+#: Regions whose PLAI adapté top-up subsidy is the higher one (S38); overseas production is
+#: financed by the LBU, for which no figure is in data/.
+HIGH_SUBSIDY_REGIONS = {IDF, "Provence-Alpes-Côte d'Azur"}
+OVERSEAS = {"Guyane", "Mayotte", "Martinique", "Guadeloupe", "La Réunion"}
+
+
+def production_costs(region: str, rest: bool = False) -> dict[str, Any]:
+    """One-off public cost of a unit delivered by a production policy: the State's PLAI adapté
+    top-up subsidy of the region (S38), for social housing, pension de famille and résidence sociale."""
+    if region in OVERSEAS:
+        return {}
+    high = region in HIGH_SUBSIDY_REGIONS
+    value = 18360 if high else 13980
+    where = "in Île-de-France and PACA" if high else "outside Île-de-France and PACA"
+    social: dict[str, Any] = {"value": value, "source": "S38", "note": f"PLAI adapté top-up subsidy per unit {where}"}
+    if rest:
+        social = {"value": value, "derived": f"the PLAI adapté top-up subsidy per unit {where} (S38), taken for the rest of France, "
+                  "mostly outside them (an assumption)", "source": "S38"}
+    out = {"social_housing": {"eur_per_unit": social}}
+    for state, label in (("pension_de_famille", "pension de famille"), ("residence_sociale", "résidence sociale")):
+        out[state] = {"eur_per_unit": {"value": value, "derived": f"the PLAI adapté top-up subsidy per unit {where} (S38), taken for a {label} "
+                                       "unit (an assumption: no figure of its own was found)", "source": "S38"}}
+    return out
+
+
 def territory_document(
     row: dict[str, str], population: int, q: dict[str, float], template: dict[str, Any], fit: tuple[float, float, float], *, rest: bool = False
 ) -> dict[str, Any]:
@@ -337,6 +362,9 @@ def territory_document(
     doc["emergency_line"] = calibrated["emergency_line"]
     doc["status"] = template["status"]
     doc["costs"] = template["costs"]
+    production = production_costs(str(row.get("region", "")), rest)
+    if production:
+        doc["production_costs"] = production
     transitions = dict(template["transitions"])
     for target, weight in (("street", 0.3), ("private_housing", 0.2), ("other_exit", 0.4), ("left_territory", 0.1)):
         transitions[f"asylum_shelter->{target}"] = {"weight": {"value": weight, "assumption": "end of the asylum stay: rejected seekers without a solution, refugees housed by their own means, other schemes or departures; no figure in data/"}}

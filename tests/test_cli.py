@@ -88,7 +88,7 @@ def test_run_prints_a_summary_line_per_territory(one_year: tuple[Result, Path]) 
     lines = result.stdout.strip("\n").splitlines()
     assert lines[0].startswith("territoire") and "attente logement" in lines[0]  # French by default (--lang)
     assert set(lines[1].replace(" ", "")) == {"-"}
-    assert len(lines) == 3 and lines[2].startswith("Town ")
+    assert len(lines) == 4 and lines[2].startswith("Town ") and lines[3].startswith("Période 2025-01:2025-12 :")  # the period said
     assert f"Wrote {out}" in result.stderr and "seed 11" in result.stderr
 
 
@@ -106,7 +106,7 @@ def two_territories(make_config: Callable[..., Path], data_dir: Path, tmp_path: 
 def test_run_two_territories(two_territories: tuple[Result, Path]) -> None:
     result, out = two_territories
     assert result.exit_code == 0, result.output
-    rows = result.stdout.strip("\n").splitlines()[2:]
+    rows = result.stdout.strip("\n").splitlines()[2:-1]  # the last line says the period
     assert [r.split()[0] for r in rows] == ["Town", "Village"]
     with xr.open_dataset(out) as ds:
         assert list(ds.territory.values) == ["town", "village"]
@@ -395,8 +395,8 @@ def test_run_summary_speaks_the_language_asked(tmp_path: Path) -> None:
     fr = CliRunner().invoke(main, ["run", str(data), "--years", "0.5", "--out", str(tmp_path / "fr.nc")])
     en = CliRunner().invoke(main, ["run", str(data), "--years", "0.5", "--out", str(tmp_path / "en.nc"), "--lang", "en"])
     assert fr.exit_code == 0 and en.exit_code == 0, fr.output + en.output
-    assert "rue (début→fin)" in fr.stdout and "attente logement" in fr.stdout and "street" not in fr.stdout
-    assert "street (start→end)" in en.stdout and "rue" not in en.stdout
+    assert "rue (début→période)" in fr.stdout and "attente logement" in fr.stdout and "street" not in fr.stdout
+    assert "street (start→period)" in en.stdout and "rue" not in en.stdout
 
 
 def test_usage_errors_are_one_line(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def test_example_copies_of_the_bundled_files_differ_only_by_the_new_state() -> N
     assert pathway == france
 
     territory = yaml.safe_load((EXAMPLES / "medical-respite" / "territory.yaml").read_text(encoding="utf-8"))
-    amp = yaml.safe_load((ROOT / "configs" / "territories" / "aix-marseille-provence.yaml").read_text(encoding="utf-8"))
+    amp = yaml.safe_load((ROOT / "configs" / "territories" / "aix-marseille-provence.calibrated.yaml").read_text(encoding="utf-8"))
     for section in ("initial", "states", "costs"):
         territory[section].pop("medical_respite")
     for key in ("medical_respite->street", "medical_respite->other_exit"):

@@ -308,7 +308,7 @@ def test_run_several_scenarios_and_compare_from_the_command_line(tmp_path: Path)
     assert "[small]" in result.stdout and "[more-shelter]" in result.stdout
     result = runner.invoke(main, ["compare", str(out), "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert "Persons sheltered (horizon)" in result.stdout and "more-shelter" in result.stdout
+    assert "Persons sheltered (period mean)" in result.stdout and "more-shelter" in result.stdout
     table = pd.read_csv(tmp_path / "both.compare.csv")
     assert list(table.scenario) == ["small", "more-shelter"] and set(table.territory) == {"town"}
     assert table.loc[0, "diff_sheltered_persons"] == 0

@@ -65,7 +65,7 @@ def test_slides_have_title_messages_one_chart_per_slide_and_the_table(two: xr.Da
     assert grid.cell(0, 0).text == "Scénario" and grid.cell(1, 1).text == "Town"
     assert grid.cell(len(table), 0).text == "plan"
     street = grid.cell(1, 2).text
-    assert street == f"{round(table.street_start[0])} → {round(table.street_end[0])}"
+    assert street == f"{round(table.street_start[0])} → {round(table.street_period[0])}"
 
 
 def test_cli_report_writes_slides_in_english_and_stays_quiet_off_a_terminal(two: xr.Dataset, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ FIGURES = {
     "street_persons_end": "street persons at the horizon",
     "sheltered_persons_end": "persons sheltered at the horizon",
     "housed_persons_end": "persons in housing at the horizon",
-    "housed_households_per_year": "households housed per year",
+    "housed_per_year": "households housed per year (last 12 months)",
     "median_wait_social_housing_days": "median wait for social housing (days)",
     "median_wait_housing_days": "median wait for any housing (days)",
 }
@@ -40,7 +40,9 @@ FIGURES = {
 
 def summarise(ds: xr.Dataset, seed: int) -> pd.DataFrame:
     """The summary table of one run, with its seed, the persons housed and the social-housing wait."""
-    table = summary_table(ds)
+    table = summary_table(ds)  # over the last 12 months; the stocks at the horizon beside it
+    table["street_persons_end"] = persons_in(ds, "street").isel(time=-1).sel(territory=table.index).values
+    table["sheltered_persons_end"] = persons_in(ds, "shelter").isel(time=-1).sel(territory=table.index).values
     table["housed_persons_end"] = persons_in(ds, "housing").isel(time=-1).sel(territory=table.index).values
     table["median_wait_social_housing_days"] = (
         ds.wait_days_run.sel(state="social_housing", statistic="median").sel(territory=table.index).values

@@ -159,7 +159,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     # --- households (grown by the kernel) ---
     H = 1024
     for name in ("h_terr", "h_kind", "h_persons", "h_size", "h_needs", "h_status", "h_priority", "h_cause", "h_profile",
-                 "h_state", "h_supported", "h_mobility_offers", "h_ntickets", "h_calls", "h_ncalls"):
+                 "h_state", "h_supported", "h_mobility_offers", "h_ntickets", "h_calls", "h_ncalls", "h_spell"):
         a[name] = np.zeros(H, np.int32)  # small values: half the memory of int64
     for name in ("h_token", "h_uid", "free_slots"):
         a[name] = np.zeros(H, np.int64)
@@ -238,6 +238,11 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
         a[name] = f2()
     a["cost_basis"] = np.full((T, S), -1, np.int64)
     a["cost_per_day"] = f2()
+    a["nd_costed"] = np.zeros((T, S), np.bool_)  # states costed by needs level
+    a["nd_rate"], a["nd_other"] = np.zeros((T, S, k.N_NEEDS)), f2()
+    for name in ("nd_occ_h", "nd_occ_p"):
+        a[name] = np.zeros((T, S, k.N_NEEDS), np.int64)
+    a["nd_hdays"], a["nd_pdays"], a["nd_last"] = np.zeros((T, S, k.N_NEEDS)), np.zeros((T, S, k.N_NEEDS)), f2()
     a["support_cost_day"] = np.array([t.support_cost_per_slot_day for t in territories], np.float64)
     a["rule"] = np.zeros((T, S), np.int64)
     # the 115 (line_par: request days, outreach per year, regularisation per year) and support
@@ -298,6 +303,10 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
         for s, (basis, per_day) in tc.costs.items():
             a["cost_basis"][ti, s] = _BASIS[basis]
             a["cost_per_day"][ti, s] = per_day
+        for s, (rates, other) in tc.needs_costs.items():
+            a["nd_costed"][ti, s] = True
+            a["nd_rate"][ti, s] = rates
+            a["nd_other"][ti, s] = other
         for s in range(S):
             a["rule"][ti, s] = rules.get(s, k.RULE_FCFS)
     K = max(1, max(len(e) for row in stay_lists for e, _ in row))
@@ -379,6 +388,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     # stocks by household kind, persons with a regular status, households on the street who do not call
     a["occ_kind"], a["r_occupancy_kind"] = np.zeros((T, S, len(kinds)), np.int64), np.zeros((T, S, len(kinds), M), np.int64)
     a["occ_reg_p"], a["silent_occ"] = np.zeros((T, S), np.int64), np.zeros(T, np.int64)
+    a["occ_kind_p"], a["r_persons_kind"] = np.zeros((T, S, len(kinds)), np.int64), np.zeros((T, S, len(kinds), M), np.int64)
     for name in ("w_val", "th_val"):
         a[name] = np.zeros(1024)
     for name in ("w_where", "w_month", "th_terr", "th_month"):
@@ -386,6 +396,9 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["mv_i"] = np.zeros((1024 if trajectories else 1, k.TRAJECTORY_COLUMNS), np.int64)
     a["mv_f"] = np.zeros((1024 if trajectories else 1, 2))
     a["refused"] = np.zeros((64, HEAP_COLUMNS))
+    a["sp_i"], a["sp_f"] = np.zeros((1024, k.SPELL_COLUMNS), np.int32), np.zeros((1024, 2))
+    a["w_grp"] = np.full((1024, k.WAIT_GROUP_COLUMNS), -1, np.int32)
+    a["r_cost_needs"] = np.zeros((T, S, k.N_NEEDS, M))
     missing = [n for n, _ in FIELDS if n not in a]
     if missing:  # pragma: no cover - a programming error
         raise RuntimeError(f"kernel fields not built: {missing}")

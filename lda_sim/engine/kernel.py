@@ -655,10 +655,12 @@ def _occupy(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     st.occ_h[t, s] += sign
     st.occ_p[t, s] += sign * st.h_persons[slot]
     st.occ_kind[t, s, st.h_kind[slot]] += sign
+    st.occ_kind_p[t, s, st.h_kind[slot]] += sign * st.h_persons[slot]
     if st.h_status[slot]:
         st.occ_reg_p[t, s] += sign * st.h_persons[slot]
     if st.cap_kind[s] == CAP_UNITS:
         st.used_units[t, s, st.h_size[slot]] += sign
+    _occupy_needs(st, t, s, slot, sign, now)
 
 
 @njit(cache=True)
@@ -833,6 +835,7 @@ def grow_households(st) -> None:
     st.h_ntickets = _resized_i4(st.h_ntickets, m)
     st.h_calls = _resized_i4(st.h_calls, m)
     st.h_ncalls = _resized_i4(st.h_ncalls, m)
+    st.h_spell = _resized_i4(st.h_spell, m)
     v = np.zeros((m, st.h_visits.shape[1]), np.int16)
     v[:n] = st.h_visits
     st.h_visits = v
@@ -933,7 +936,9 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
     st.h_offers[slot, :] = 0
     st.h_queue_since[slot, :] = math.nan
     st.h_ticket[slot, :] = 0
-    st.h_calls[slot] = 1 if uniform(seed, draw_tag(P_CALLS, 0, 0)) < st.pop_calls[population] else 0
+    # families with children call the 115 (parents are not among the long-term rough sleepers
+    # who stopped calling); the others with their population's share
+    st.h_calls[slot] = 1 if st.kind_family[kind] or uniform(seed, draw_tag(P_CALLS, 0, 0)) < st.pop_calls[population] else 0
     st.h_ncalls[slot] = 0
     rate = st.line_par[t, LP_REGULARISE]
     if not status and rate > 0:
@@ -945,6 +950,7 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
 @njit(cache=True)
 def remove_household(st, slot: int) -> None:
     """Free a household's row (its pending events are stale: its token moved on)."""
+    _spell_end(st, slot)
     st.h_state[slot] = -2
     n = st.counters[C_NFREE]
     st.free_slots[n] = slot
@@ -974,6 +980,7 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
     _occupy(st, t, state, slot, 1, now)
     if st.counters[C_TRAJECTORIES]:
         _log(st, slot, state, now)
+    _spell_enter(st, slot, state, now)
     seed = st.h_seed[slot]
     support_days = _INF
     if st.state_kind[state] == KIND_HOUSING:
@@ -1213,6 +1220,7 @@ def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool, 
         st.r_offers[t, state, month] += 1
         if accepted:
             _record_wait(st, t, state, st.clock[K_NOW] - st.h_queue_since[slot, q])
+            _record_wait_group(st, slot)
             _move(st, slot, transition, -1)
             placed = True
             if not repeat:
@@ -1305,6 +1313,7 @@ def _offer_elsewhere(st, t: int, state: int, size_class: int) -> bool:
         st.r_mobility_refusals[t, month] += 1
         return False
     _record_wait(st, t, state, st.clock[K_NOW] - st.h_queue_since[slot, st.qidx[state]])
+    _record_wait_group(st, slot)
     _move(st, slot, st.edge_index[st.h_state[slot], state], t)
     return True
 
@@ -1376,6 +1385,7 @@ def _arrival(st, t: int, inflow: int) -> None:
         return
     share, divert_to = st.div_share[t, cause], st.div_to[t, cause]
     slot = new_household(st, t, seed, cause, st.inf_pop[t, inflow], st.clock[K_NOW])
+    spell_open(st, slot)
     st.r_entries[t, cause, month] += 1
     st.r_entries_persons[t, cause, month] += st.h_persons[slot]
     if u < prevented + share:
@@ -1495,6 +1505,7 @@ def _month_end(st, month: int) -> None:
             st.cdays[t, s] = 0.0
         st.r_support_slots[t, month] = st.support_slots[t]
         st.r_occupancy_kind[t, :, :, month] = st.occ_kind[t]
+        st.r_persons_kind[t, :, :, month] = st.occ_kind_p[t]
         st.r_persons_regular[t, :, month] = st.occ_reg_p[t]
         st.r_silent[t, month] = st.silent_occ[t]
         st.r_support_used[t, month] = st.support_used[t]
@@ -1503,6 +1514,7 @@ def _month_end(st, month: int) -> None:
             st.r_capacity[t, s, month] = capacity(st, t, s)
             if st.qidx[s] >= 0:
                 st.r_queue_length[t, s, month] = st.wl_count[t, s]
+        _month_end_needs(st, t, month, now)
     if month + 1 < st.counters[C_MONTHS]:
         schedule(st, (month + 2) * MONTH_DAYS, EV_MONTH_END, month + 1, 0, 0)
 
@@ -1774,3 +1786,179 @@ def logs(st):
 def heap_head(st, hid: int):
     """Key and sequence number of the head of a heap (the head may be stale)."""
     return st.heap_pool[st.heap_off[hid], : HEAP_COLUMNS - 1].copy()
+
+
+# ============================================================================================
+# Spells to housing (censoring-aware indicators) and costs by needs level. Kept apart, reached
+# by one-line calls from _arrival, _enter, remove_household, the allocation and _month_end.
+# ============================================================================================
+C_NSPELL = 39  # rows of the spell log
+#: Events of a spell row: housed (first home), left the system unhoused, still unhoused at the
+#: end of the run (censored), back on the street after being housed (a return; its start is the
+#: housing date, its duration the time housed).
+SPELL_HOUSED, SPELL_LEFT, SPELL_CENSORED, SPELL_RETURN = 0, 1, 2, 3
+SPELL_COLUMNS = 9  # territory, entry state, event, kind, needs, priority, status, cause, persons
+WAIT_GROUP_COLUMNS = 4  # kind, needs, priority, state waited from
+N_NEEDS = 3
+# h_spell of a household: 0 none (initial population, or done), -1 arrived (entry state to come),
+# code + 1 >= 1 an open spell, -(code + 2) <= -2 housed and watched for a return to the street,
+# where code = territory of entry x states + entry state.
+
+
+@njit(cache=True)
+def _spell_row(st, slot: int, code: int, event: int, start: float, duration: float) -> None:
+    n = st.counters[C_NSPELL]
+    if n >= st.sp_i.shape[0]:
+        m = max(64, 2 * st.sp_i.shape[0])
+        bigger_i = np.zeros((m, SPELL_COLUMNS), np.int32)
+        bigger_i[:n] = st.sp_i[:n]
+        st.sp_i = bigger_i
+        bigger_f = np.zeros((m, 2), np.float64)
+        bigger_f[:n] = st.sp_f[:n]
+        st.sp_f = bigger_f
+    n_states = len(st.cap_kind)
+    row = st.sp_i[n]
+    row[0] = code // n_states
+    row[1] = code % n_states
+    row[2] = event
+    row[3] = st.h_kind[slot]
+    row[4] = st.h_needs[slot]
+    row[5] = st.h_priority[slot]
+    row[6] = st.h_status[slot]
+    row[7] = st.h_cause[slot]
+    row[8] = st.h_persons[slot]
+    st.sp_f[n, 0] = start
+    st.sp_f[n, 1] = duration
+    st.counters[C_NSPELL] = n + 1
+
+
+@njit(cache=True)
+def spell_open(st, slot: int) -> None:
+    """An arriving household starts a spell towards housing (its entry state is set by _enter)."""
+    st.h_spell[slot] = -1
+
+
+@njit(cache=True)
+def _spell_enter(st, slot: int, state: int, now: float) -> None:
+    """A household enters ``state``: its spell's entry state, its housing, its return to the street."""
+    h = st.h_spell[slot]
+    if h == 0:
+        return
+    kind = st.state_kind[state]
+    if h == -1:
+        h = st.h_terr[slot] * len(st.cap_kind) + state + 1
+        st.h_spell[slot] = h
+    if h >= 1:
+        if kind == KIND_HOUSING:
+            start = st.h_entered_system[slot]
+            _spell_row(st, slot, h - 1, SPELL_HOUSED, start, now - start)
+            st.h_spell[slot] = -(h + 1)
+    elif kind == KIND_STREET:
+        housed = st.h_housed_at[slot]
+        _spell_row(st, slot, -h - 2, SPELL_RETURN, housed, now - housed)
+        st.h_spell[slot] = 0
+
+
+@njit(cache=True)
+def _spell_end(st, slot: int) -> None:
+    """A household leaves the system: an open spell ends unhoused."""
+    h = st.h_spell[slot]
+    if h >= 1:
+        start = st.h_entered_system[slot]
+        _spell_row(st, slot, h - 1, SPELL_LEFT, start, st.clock[K_NOW] - start)
+    st.h_spell[slot] = 0
+
+
+@njit(cache=True)
+def spell_log(st):
+    """The spell rows so far (copies), with a censored row for every household still unhoused
+    now, and the group columns of the wait log: (spell ints, spell floats, wait groups)."""
+    n = st.counters[C_NSPELL]
+    n_states = len(st.cap_kind)
+    now = st.clock[K_NOW]
+    open_slots = 0
+    for slot in range(st.counters[C_NALLOC]):
+        if st.h_spell[slot] >= 1 and st.h_state[slot] >= 0:
+            open_slots += 1
+    out_i = np.zeros((n + open_slots, SPELL_COLUMNS), np.int32)
+    out_f = np.zeros((n + open_slots, 2), np.float64)
+    out_i[:n] = st.sp_i[:n]
+    out_f[:n] = st.sp_f[:n]
+    k = n
+    for slot in range(st.counters[C_NALLOC]):
+        h = st.h_spell[slot]
+        if h >= 1 and st.h_state[slot] >= 0:
+            code = h - 1
+            out_i[k, 0] = code // n_states
+            out_i[k, 1] = code % n_states
+            out_i[k, 2] = SPELL_CENSORED
+            out_i[k, 3] = st.h_kind[slot]
+            out_i[k, 4] = st.h_needs[slot]
+            out_i[k, 5] = st.h_priority[slot]
+            out_i[k, 6] = st.h_status[slot]
+            out_i[k, 7] = st.h_cause[slot]
+            out_i[k, 8] = st.h_persons[slot]
+            start = st.h_entered_system[slot]
+            out_f[k, 0] = start
+            out_f[k, 1] = now - start
+            k += 1
+    nw = st.counters[C_NWAIT]
+    groups = np.full((nw, WAIT_GROUP_COLUMNS), -1, np.int32)
+    m = min(nw, st.w_grp.shape[0])
+    groups[:m] = st.w_grp[:m]
+    return out_i, out_f, groups
+
+
+@njit(cache=True)
+def _record_wait_group(st, slot: int) -> None:
+    """The group of the household whose wait was just recorded (call after _record_wait)."""
+    n = st.counters[C_NWAIT] - 1
+    if n >= st.w_grp.shape[0]:
+        bigger = np.full((max(64, len(st.w_val)), WAIT_GROUP_COLUMNS), -1, np.int32)
+        bigger[: st.w_grp.shape[0]] = st.w_grp
+        st.w_grp = bigger
+    row = st.w_grp[n]
+    row[0] = st.h_kind[slot]
+    row[1] = st.h_needs[slot]
+    row[2] = st.h_priority[slot]
+    row[3] = st.h_state[slot]
+
+
+@njit(cache=True)
+def _integrate_needs(st, t: int, s: int, now: float) -> None:
+    dt = now - st.nd_last[t, s]
+    if dt > 0:
+        for n in range(N_NEEDS):
+            st.nd_hdays[t, s, n] += st.nd_occ_h[t, s, n] * dt
+            st.nd_pdays[t, s, n] += st.nd_occ_p[t, s, n] * dt
+        st.nd_last[t, s] = now
+
+
+@njit(cache=True)
+def _occupy_needs(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
+    """Households and persons of a state costed by needs level (call beside _occupy)."""
+    if not st.nd_costed[t, s]:
+        return
+    _integrate_needs(st, t, s, now)
+    n = st.h_needs[slot]
+    st.nd_occ_h[t, s, n] += sign
+    st.nd_occ_p[t, s, n] += sign * st.h_persons[slot]
+
+
+@njit(cache=True)
+def _month_end_needs(st, t: int, month: int, now: float) -> None:
+    """Cost of the month of the states costed by needs level: the household's reference person at
+    the rate of its needs level, the other members (children, partners) at the members' rate."""
+    for s in range(st.nd_costed.shape[1]):
+        if not st.nd_costed[t, s]:
+            continue
+        _integrate_needs(st, t, s, now)
+        total = 0.0
+        for n in range(N_NEEDS):
+            hdays = st.nd_hdays[t, s, n]
+            c = hdays * st.nd_rate[t, s, n] + (st.nd_pdays[t, s, n] - hdays) * st.nd_other[t, s]
+            st.r_cost_needs[t, s, n, month] = c
+            total += c
+            st.nd_hdays[t, s, n] = 0.0
+            st.nd_pdays[t, s, n] = 0.0
+        st.r_cost[t, s, month] += total

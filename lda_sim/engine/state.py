@@ -19,6 +19,7 @@ _i8_4 = types.int64[:, :, :, ::1]
 _u8_1, _u8_2 = types.uint64[::1], types.uint64[:, ::1]
 _i4_1, _i4_2 = types.int32[::1], types.int32[:, ::1]
 _i2_2 = types.int16[:, ::1]
+_f8_4 = types.float64[:, :, :, ::1]
 _b1_1, _b1_2 = types.boolean[::1], types.boolean[:, ::1]
 #: Waiting-list heaps (one per territory, state and fit bin) live in one pool of rows
 #: (``heap_pool``; heap ``i`` holds rows ``heap_off[i]`` to ``heap_off[i] + heap_size[i]``).
@@ -232,6 +233,22 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('r_occupancy_kind', _i8_4),
     ('r_persons_regular', _i8_3),
     ('r_silent', _i8_2),
+    ('occ_kind_p', _i8_3),
+    ('r_persons_kind', _i8_4),
+    # spells to housing and costs by needs level (kernel section "Spells to housing")
+    ('h_spell', _i4_1),
+    ('sp_i', _i4_2),
+    ('sp_f', _f8_2),
+    ('w_grp', _i4_2),
+    ('nd_costed', _b1_2),
+    ('nd_rate', _f8_3),
+    ('nd_other', _f8_2),
+    ('nd_occ_h', _i8_3),
+    ('nd_occ_p', _i8_3),
+    ('nd_hdays', _f8_3),
+    ('nd_pdays', _f8_3),
+    ('nd_last', _f8_2),
+    ('r_cost_needs', _f8_4),
 )
 
 KERNEL_STATE = KernelStateType(list(FIELDS))
@@ -443,6 +460,21 @@ def new_state(  # noqa: PLR0913
     r_occupancy_kind,
     r_persons_regular,
     r_silent,
+    occ_kind_p,
+    r_persons_kind,
+    h_spell,
+    sp_i,
+    sp_f,
+    w_grp,
+    nd_costed,
+    nd_rate,
+    nd_other,
+    nd_occ_h,
+    nd_occ_p,
+    nd_hdays,
+    nd_pdays,
+    nd_last,
+    r_cost_needs,
 ):
     """The kernel state from its arrays (one argument per field of :data:`FIELDS`, in order)."""
     st = structref.new(KERNEL_STATE)  # type: ignore[call-arg, var-annotated]  # a numba intrinsic, typed by numba
@@ -643,5 +675,20 @@ def new_state(  # noqa: PLR0913
     st.r_occupancy_kind = r_occupancy_kind
     st.r_persons_regular = r_persons_regular
     st.r_silent = r_silent
+    st.occ_kind_p = occ_kind_p
+    st.r_persons_kind = r_persons_kind
+    st.h_spell = h_spell
+    st.sp_i = sp_i
+    st.sp_f = sp_f
+    st.w_grp = w_grp
+    st.nd_costed = nd_costed
+    st.nd_rate = nd_rate
+    st.nd_other = nd_other
+    st.nd_occ_h = nd_occ_h
+    st.nd_occ_p = nd_occ_p
+    st.nd_hdays = nd_hdays
+    st.nd_pdays = nd_pdays
+    st.nd_last = nd_last
+    st.r_cost_needs = r_cost_needs
     return st
 
