@@ -379,6 +379,7 @@ class Scenario:
     sources: dict[str, str] = field(default_factory=dict)
     policies: list[Any] = field(default_factory=list)  # lda_sim.policies.Policy objects
     household_class: type | None = None  # a Household subclass named in the scenario file
+    spin_up_years: float = 0.0  # run before the first reported month, from the initial population, without policies
     mobility: Any = None  # lda_sim.mobility.Mobility, or None without mobility between territories
     scenario_files: tuple[str, ...] = ()  # this file and those it extends
     config_files: tuple[str, ...] = ()  # the pathway files (with those they extend), territory files and sources
@@ -977,6 +978,7 @@ def load_scenario(
         sources=sources,
         policies=policies,
         household_class=household_class,
+        spin_up_years=float(spec.get("spin_up_years", 0.0)),
         mobility=mobility,
         scenario_files=tuple(dict.fromkeys([file, *given_by.values()])),
         config_files=tuple(dict.fromkeys([*pathway_files, *spec["territories"], *([spec["sources"]] if "sources" in spec else [])])),

@@ -32,7 +32,7 @@ from .recorder import Recorder
 from .schema import CAUSES
 from .snapshots import Snapshots
 from .territory import TerritoryView
-from .timebase import MONTH_DAYS
+from .timebase import DAYS_PER_YEAR, MONTH_DAYS
 
 __all__ = ["HousingModel", "EngineLimitError"]
 
@@ -119,10 +119,12 @@ class HousingModel(mesa.Model):
         #: this model's own policy objects (the scenario holds their settings, shared by runs)
         self.policies = [copy.copy(p) for p in scenario.policies]
         self.mobility = scenario.mobility
+        spin_up = scenario.spin_up_years * DAYS_PER_YEAR
         with hooks.active(self):
             self._counters[k.C_POPULATING] = 1
-            for policy in self.policies:
-                policy.install(self)
+            if not spin_up:
+                for policy in self.policies:
+                    policy.install(self)
             for territory in self.territories:
                 self._populate(territory, built)
             self._counters[k.C_POPULATING] = 0
@@ -134,6 +136,27 @@ class HousingModel(mesa.Model):
                 for state in territory.config.supplies:
                     k.schedule_letting(self._st, territory.index, state)
             k.schedule(self._st, MONTH_DAYS, k.EV_MONTH_END, 0, 0, 0)
+            if spin_up:
+                self._spin_up(spin_up)
+                for policy in self.policies:
+                    policy.install(self)
+
+    def _spin_up(self, days: float) -> None:
+        """Run ``days`` from the initial population (the kernel's events only: no policy is
+        installed yet), then start the run from there: times shift back by ``days`` and the
+        records restart, the population then in place being the run's initial population."""
+        while True:
+            code = k.run_events(self._st, days, math.inf)
+            if code == k.R_DONE:
+                break
+            self._handle(code)
+        k.rebase(self._st, days)
+        for name, array in self._a.items():
+            if name.startswith("r_"):
+                array[...] = np.nan if name == "r_capacity" else 0
+        self._a["r_initial"][...] = self._a["occ_h"]
+        self._a["r_initial_persons"][...] = self._a["occ_p"]
+        self._refresh_households()
 
     # --- set-up -------------------------------------------------------------------------------
     def _rule_code(self, rule: Callable[..., Any]) -> int:

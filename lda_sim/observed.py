@@ -166,7 +166,12 @@ def _unmet_115(ds: xr.Dataset, territory: str, months: int) -> float:
 def _lettings_from(kind: str) -> Callable[[xr.Dataset, str, int], float]:
     def compute(ds: xr.Dataset, territory: str, months: int) -> float:
         target = _social_states(ds)
-        sources = street_states(ds) if kind == "street" else shelter_states(ds) if kind == "shelter" else street_states(ds) + shelter_states(ds)
+        if kind == "street":
+            sources = street_states(ds)
+        elif kind == "shelter":
+            sources = shelter_states(ds)
+        else:  # every origin in the model: street, shelters and temporary housing (résidence sociale, IML)
+            sources = [str(s) for s, k in zip(ds.state.values, ds.state_kind.values) if k != "exit" and str(s) not in target]
         return _flow_per_year(ds, sources, target, territory, months)
 
     return compute
@@ -257,8 +262,9 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             "social_lettings_to_homeless_per_year", "lettings per year",
-            "moves from the street states and the shelters into social_housing in the window (flow), per year "
-            "(lettings to households in adapted housing, résidence sociale or IML, are not lettings to homeless households)",
+            "moves from every state of the model (street, shelters, temporary housing: résidence sociale, IML) into "
+            "social_housing in the window (flow), per year: the lettings of the model's share to homeless households, "
+            "whose national figure (S7) counts households in shelters and temporary housing as without a home",
             _lettings_from("homeless"),
         ),
         Indicator(

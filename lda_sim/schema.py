@@ -568,6 +568,10 @@ SCENARIO_SCHEMA: dict[str, Any] = _object(
                     "description": "Dates YYYY-MM-DD at which the stocks are also recorded (at the start of the day), within the run",
                 },
                 "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
+                "spin_up_years": number(
+                    0, MAX_YEARS,
+                    description="Years run from the initial population before the first reported month, without policies and not reported, so that the run starts at the system's own equilibrium",
+                ),
                 "pathway": {"type": "string", "description": "Path of the pathway file, relative to this file"},
                 "territories": {
                     "type": "array",

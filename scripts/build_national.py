@@ -477,10 +477,11 @@ def scenario_text(paths: list[Path]) -> str:
             "start": "2025-01",
             "years": 10,
             "seed": 20250101,
+            "spin_up_years": 4,
             "pathway": "../pathways/france-national.yaml",
             "sources": "../sources.yaml",
             "territories": rel,
-            "allocation": {"rule": "fcfs"},
+            "allocation": {"rule": "fcfs", "rules": {"emergency_shelter": "families_first", "hotel": "families_first"}},
             "mobility": {
                 "states": ["social_housing"],
                 "offer_share": {"value": 0.05, "assumption": "share of lettings to homeless households offered to households waiting in a neighbouring territory; no figure found"},

@@ -134,7 +134,7 @@ def test_example_copies_of_the_bundled_files_differ_only_by_the_new_state() -> N
         territory[section].pop("medical_respite")
     for key in ("medical_respite->street", "medical_respite->other_exit"):
         territory["transitions"].pop(key)
-    assert territory == amp
+    assert territory == amp, "run scripts/copy_respite_example.py after a calibration"
 
 
 def _scenario(tmp_path: Path, **settings: object) -> Path:

@@ -364,7 +364,7 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["ev_time"], a["td_time"] = np.zeros(n_events), np.zeros(n_events)
     for name in ("ev_seq", "ev_kind", "ev_a", "ev_b", "ev_c", "ev_next", "td_seq", "td_id"):
         a[name] = np.zeros(n_events, np.int64)
-    a["day_head"] = np.full(int(scenario.months * k.MONTH_DAYS) + 2, -1, np.int64)
+    a["day_head"] = np.full(int(scenario.months * k.MONTH_DAYS + scenario.spin_up_years * k.DAYS_PER_YEAR) + 2, -1, np.int64)
     counters[k.C_DAY] = -1
     counters[k.C_FREE_EV] = -1
     # --- recorder ---

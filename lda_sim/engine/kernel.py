@@ -1962,3 +1962,123 @@ def _month_end_needs(st, t: int, month: int, now: float) -> None:
             st.nd_hdays[t, s, n] = 0.0
             st.nd_pdays[t, s, n] = 0.0
         st.r_cost[t, s, month] += total
+
+
+# ============================================================================================
+# Spin-up: after the model has run ``days`` from its initial population (kernel events only, no
+# policy), the run starts again from there: times shift back by ``days``, the records restart
+# (the model's Python side zeroes the r_* arrays), and the population is the initial one.
+# ============================================================================================
+@njit(cache=True)
+def _shift(x: float, days: float) -> float:
+    return x - days  # NaN stays NaN
+
+
+@njit(cache=True)
+def _rekey(st, t: int, s: int) -> None:
+    """Rebuild a waiting list with its households' keys computed anew, in their order of joining."""
+    q = st.qidx[s]
+    n = st.wl_count[t, s]
+    if n == 0:
+        for b in range(st.n_bins[s]):
+            st.heap_size[heap_id(st, t, s, b)] = 0
+        st.wl_stale[t, s] = 0
+        return
+    seqs = np.empty(n, np.int64)
+    slots = np.empty(n, np.int64)
+    k = 0
+    for b in range(st.n_bins[s]):
+        hid = heap_id(st, t, s, b)
+        h = st.heap_pool
+        base = st.heap_off[hid]
+        for row in range(base, base + st.heap_size[hid]):
+            if _is_live(st, h, row, t, q) and k < n:
+                seqs[k] = int(h[row, 4])
+                slots[k] = int(h[row, 5])
+                k += 1
+        st.heap_size[hid] = 0
+    order = np.argsort(seqs[:k], kind="mergesort")
+    st.wl_count[t, s] = 0
+    st.wl_stale[t, s] = 0
+    for i in range(k):
+        slot = slots[order[i]]
+        st.h_ticket[slot, q] = 0
+        st.h_ntickets[slot] -= 1
+    for i in range(k):
+        slot = slots[order[i]]
+        k0, k1, k2, k3 = household_key(st, slot, t, s)
+        wl_add(st, t, s, slot, k0, k1, k2, k3, fit_bin(st, s, slot))
+
+
+@njit(cache=True)
+def rebase(st, days: float) -> None:
+    """Shift every time of the run back by ``days`` (the end of a spin-up becomes time 0)."""
+    counters = st.counters
+    # --- the pending events, re-filed by day at their shifted times (their order is kept) ---
+    n_pending = counters[C_NEV]
+    records = np.empty(n_pending, np.int64)
+    k = 0
+    for i in range(counters[C_TODAY]):
+        records[k] = st.td_id[i]
+        k += 1
+    for day in range(max(counters[C_DAY] + 1, 0), len(st.day_head)):
+        record = st.day_head[day]
+        while record >= 0:
+            records[k] = record
+            k += 1
+            record = st.ev_next[record]
+        st.day_head[day] = -1
+    counters[C_TODAY] = 0
+    counters[C_DAY] = -1
+    counters[C_NEV] = 0
+    last = len(st.day_head) - 1
+    for i in range(k):
+        record = records[i]
+        if st.ev_kind[record] == EV_MONTH_END:  # the month ends start again below
+            st.ev_next[record] = counters[C_FREE_EV]
+            counters[C_FREE_EV] = record
+            continue
+        time = st.ev_time[record] - days
+        st.ev_time[record] = time
+        day = int(time) if time < last else last
+        st.ev_next[record] = st.day_head[day]
+        st.day_head[day] = record
+        counters[C_NEV] += 1
+    # --- households ---
+    for slot in range(counters[C_NALLOC]):
+        if st.h_state[slot] < 0:
+            continue
+        st.h_entered_state[slot] = _shift(st.h_entered_state[slot], days)
+        st.h_entered_system[slot] = _shift(st.h_entered_system[slot], days)
+        st.h_housed_at[slot] = _shift(st.h_housed_at[slot], days)
+        for q in range(st.h_queue_since.shape[1]):
+            st.h_queue_since[slot, q] = _shift(st.h_queue_since[slot, q], days)
+        st.h_spell[slot] = 0  # like the initial population: its entry is not observed
+    n_t, n_s = st.occ_h.shape
+    for t in range(n_t):
+        for s in range(n_s):
+            st.last_change[t, s] = 0.0
+            st.cap_last[t, s] = 0.0
+            st.hdays[t, s] = 0.0
+            st.pdays[t, s] = 0.0
+            st.cdays[t, s] = 0.0
+            st.nd_last[t, s] = 0.0
+            if st.qidx[s] >= 0:
+                _rekey(st, t, s)
+    st.nd_hdays[:] = 0.0
+    st.nd_pdays[:] = 0.0
+    # --- the clock and the logs restart ---
+    st.clock[K_NOW] = 0.0
+    st.clock[K_MONTH_END] = MONTH_DAYS
+    counters[C_MONTH] = 0
+    counters[C_MONTHS_DONE] = 0
+    counters[C_NWAIT] = 0
+    counters[C_NTTH] = 0
+    counters[C_NMV] = 0
+    counters[C_NSPELL] = 0
+    schedule(st, MONTH_DAYS, EV_MONTH_END, 0, 0, 0)
+    if counters[C_TRAJECTORIES]:  # the population at the new start, as entries at time 0
+        for slot in range(counters[C_NALLOC]):
+            if st.h_state[slot] >= 0:
+                counters[C_MOVING] = -1
+                _log(st, slot, st.h_state[slot], 0.0)
