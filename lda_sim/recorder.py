@@ -402,7 +402,6 @@ class Recorder:
                 "exit_state": ("exit_state", [states[i] for i in exit_idx]),
                 "statistic": ("statistic", list(STATISTICS)),
                 "state_group": ("state_group", list(POOLED_KINDS), {"long_name": "Kind of state a waiting list leads to"}),
-                "household_kind": ("household_kind", list(pathway.kinds), {"long_name": "Household kind of the pathway"}),
                 "wait_bin": ("wait_bin", WAIT_BIN_EDGES[:-1], {"units": "days", "long_name": "Lower edge of the waiting-time bin"}),
                 "wait_bin_upper": ("wait_bin", np.where(np.isfinite(WAIT_BIN_EDGES[1:]) & (WAIT_BIN_EDGES[1:] < 1e9), WAIT_BIN_EDGES[1:], math.inf), {"units": "days"}),
                 "time": ("time", time.astype("datetime64[ns]"), {"long_name": "Month (stocks at its end, flows during it)"}),

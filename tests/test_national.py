@@ -25,7 +25,8 @@ SEED = 11
 #: At 2 % the waiting lists are 50 times shorter and the default offer share (5 %) moves only a
 #: handful of households in two years; half of the lettings on the exchange makes the moves
 #: numerous enough for the migration checks to mean something (conservation holds at any share).
-MOBILE = {"scenario.mobility.offer_share": 0.5}
+# more mobility to test it; no spin-up, so that the initial population reported is the one placed
+MOBILE = {"scenario.mobility.offer_share": 0.5, "scenario.spin_up_years": 0}
 
 # National figures, copied from ../shared/data/figures.csv (not in a clone of the repository),
 # with their source id (configs/sources.yaml) and their line in that file.
