@@ -379,6 +379,7 @@ class Recorder:
                 "initial_occupancy_persons": var(("territory", "state"), self.initial_persons, "persons", "Persons in each state at the start"),
             },
             coords={
+                "household_kind": ("household_kind", list(pathway.kinds), {"long_name": "Household kind"}),
                 "needs_level": ("needs_level", list(NEEDS_LEVELS), {"long_name": "Support needs level"}),
                 "priority_class": ("priority_class", list(PRIORITY_CLASSES), {"long_name": "Priority (DALO) flag"}),
                 "entry_state": ("entry_state", states, {"long_name": "State entered on arrival"}),
