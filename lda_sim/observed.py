@@ -412,7 +412,8 @@ def evaluate(targets: Iterable[Target], datasets: Mapping[str, xr.Dataset], mont
 #: the national scenario fit in memory).
 VARIABLES = (
     "occupancy", "occupancy_persons", "flow", "lettings", "lettings_unused", "requests_115",
-    "occupancy_regular_status", "occupancy_persons_regular_status", "occupancy_by_kind", "occupancy_persons_by_kind",
+    "occupancy_persons_regular", "occupancy_regular_status", "occupancy_persons_regular_status", "occupancy_by_kind",
+    "occupancy_persons_by_kind",
 )
 
 
