@@ -923,8 +923,7 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
     priority = 1 if uniform(seed, draw_tag(P_PRIORITY, 0, 0)) < st.pop_priority[population] else 0
     st.h_status[slot] = status
     st.h_priority[slot] = priority
-    dims = st.profile_dims  # kinds, needs, causes, size classes
-    st.h_profile[slot] = ((((kind * dims[1] + needs) * 2 + status) * 2 + priority) * dims[2] + cause) * dims[3] + size
+    st.h_profile[slot] = profile_of(st, slot)
     st.h_state[slot] = -1
     st.h_entered_state[slot] = now
     st.h_entered_system[slot] = now
@@ -945,6 +944,14 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
         delay = -math.log(uniform(seed, draw_tag(P_REGULARISE, 0, 0))) / (rate / DAYS_PER_YEAR)
         schedule(st, now + delay, EV_REGULARISE, slot, st.h_uid[slot], 0)
     return slot
+
+
+@njit(cache=True)
+def profile_of(st, slot: int) -> int:
+    """A household's eligibility profile (the row of ``elig``) from its attributes."""
+    dims = st.profile_dims  # kinds, needs, causes, size classes
+    profile = ((st.h_kind[slot] * dims[1] + st.h_needs[slot]) * 2 + st.h_status[slot]) * 2 + st.h_priority[slot]
+    return (profile * dims[2] + st.h_cause[slot]) * dims[3] + st.h_size[slot]
 
 
 @njit(cache=True)
@@ -1456,9 +1463,7 @@ def _regularise(st, slot: int) -> None:
     t = st.h_terr[slot]
     st.h_status[slot] = 1
     st.occ_reg_p[t, st.h_state[slot]] += st.h_persons[slot]
-    dims = st.profile_dims
-    st.h_profile[slot] = (((((st.h_kind[slot] * dims[1] + st.h_needs[slot]) * 2 + 1) * 2 + st.h_priority[slot]) * dims[2]
-                           + st.h_cause[slot]) * dims[3] + st.h_size[slot])
+    st.h_profile[slot] = profile_of(st, slot)
     st.r_regularised[t, st.counters[C_MONTH]] += 1
     state = st.h_state[slot]
     profile = st.h_profile[slot]
