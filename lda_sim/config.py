@@ -9,8 +9,13 @@ the field and the offending value.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import json
 import math
+import os
+import pickle
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +23,7 @@ from typing import Any
 
 import jsonschema
 import numpy as np
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -148,6 +154,11 @@ def load_yaml_file(path: str | Path) -> Any:
     """Parse a YAML 1.2 file into plain data; raise :class:`ConfigError` for a missing, unreadable
     or malformed file (with its line), for data nested too deep or too large. Records the line of
     every field, so that later errors about the file name it too."""
+    return _load_yaml(path)[0]
+
+
+def _load_yaml(path: str | Path) -> tuple[Any, str]:
+    """:func:`load_yaml_file`, with the digest under which the parse is cached."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -162,6 +173,12 @@ def load_yaml_file(path: str | Path) -> Any:
     nul = text.find("\x00")
     if nul >= 0:
         raise ConfigError(file, "", "a NUL byte: not a YAML text file", text.count("\n", 0, nul) + 1)
+    digest = _parse_digest(text)
+    cached = _cached_parse(digest)
+    if cached is not None:
+        data, lines = cached
+        record_lines(file, lines)
+        return data, digest
     deep = _flow_depth_line(text)
     if deep is not None:
         raise ConfigError(file, "", f"malformed YAML: brackets nested more than {MAX_DEPTH} levels deep", deep)
@@ -179,7 +196,98 @@ def load_yaml_file(path: str | Path) -> Any:
     reader = _Reader(file)
     data = reader.plain(node)
     record_lines(file, reader.lines)
-    return data
+    _store_parse(digest, data, reader.lines)
+    return data, digest
+
+
+# A round-trip parse by the pure-Python ruamel.yaml reads about 150 KB/s: the national
+# configuration (41 territory files, 1.2 MB) took about 8 s. Each successful parse (plain data
+# and field lines) is kept by the digest of the file's text, of this module's source and of
+# ruamel's version, in memory and in a cache folder, so that a file is parsed once until it
+# changes. A file that fails to parse is never cached: its error is raised again each time.
+_SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes() + ruamel.yaml.__version__.encode()).digest()
+_PARSED: dict[str, bytes] = {}
+
+
+def parse_cache_dir() -> Path:
+    """Where parsed configuration files are kept: ``$LDA_SIM_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/lda_sim/yaml`` (``~/.cache/lda_sim/yaml``)."""
+    root = os.environ.get("LDA_SIM_CACHE_DIR")
+    if root:
+        return Path(root) / "yaml"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lda_sim" / "yaml"
+
+
+def _parse_digest(text: str) -> str:
+    return hashlib.sha256(_SOURCE_DIGEST + text.encode("utf-8")).hexdigest()
+
+
+def _cached_parse(digest: str) -> tuple[Any, dict[str, int]] | None:
+    """A fresh copy of the data and lines of an earlier parse of the same text, if kept."""
+    blob = _PARSED.get(digest)
+    if blob is None:
+        try:
+            blob = (parse_cache_dir() / f"{digest}.pickle").read_bytes()
+        except OSError:
+            return None
+    try:
+        data, lines = pickle.loads(blob)
+    except Exception:  # a damaged cache entry: parse again (and overwrite it)
+        return None
+    _PARSED[digest] = blob
+    return data, lines
+
+
+def _store_parse(digest: str, data: Any, lines: dict[str, int]) -> None:
+    """Keep a parse in memory and, atomically, in the cache folder (skipped if it is not writable)."""
+    blob = pickle.dumps((data, lines), protocol=pickle.HIGHEST_PROTOCOL)
+    _PARSED[digest] = blob
+    folder = parse_cache_dir()
+    _write_cache_entry(folder, f"{digest}.pickle", blob)
+
+
+def _write_cache_entry(folder: Path, name: str, blob: bytes) -> None:
+    """Write ``folder/name`` atomically; a cache that cannot be written is skipped, not an error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".tmp", delete=False) as out:
+            out.write(blob)
+        try:
+            os.replace(out.name, folder / name)
+        except OSError:
+            os.unlink(out.name)
+    except OSError:
+        pass
+
+
+# Validating the national territories against their schema takes about 1.5 s. Valid data is
+# remembered by the digest of its text and of the schema (data patched by overrides is always
+# validated): the same file checked against the same schema is valid again.
+_VALID: set[str] = set()
+_SCHEMA_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}  # by id, holding the schema alive
+
+
+def _validation_key(digest: str, schema: dict[str, Any]) -> str:
+    known = _SCHEMA_DIGESTS.get(id(schema))
+    if known is None:
+        known = schema, hashlib.sha256(json.dumps(schema, sort_keys=True, default=str).encode()).hexdigest()
+        _SCHEMA_DIGESTS[id(schema)] = known
+    schema_digest = known[1]
+    return hashlib.sha256(f"{digest}:{schema_digest}".encode()).hexdigest()
+
+
+def _known_valid(key: str) -> bool:
+    if key in _VALID:
+        return True
+    if (parse_cache_dir() / f"{key}.valid").is_file():
+        _VALID.add(key)
+        return True
+    return False
+
+
+def _remember_valid(key: str) -> None:
+    _VALID.add(key)
+    _write_cache_entry(parse_cache_dir(), f"{key}.valid", b"")
 
 
 def _check_finite(node: Any, file: str, path: tuple[Any, ...] = ()) -> None:
@@ -217,17 +325,23 @@ def _schema_message(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     return path, message
 
 
-def read_yaml(path: str | Path, schema: dict[str, Any], patch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Read a YAML file, apply ``patch`` to it (overrides), and validate it against ``schema``;
-    raise :class:`ConfigError`."""
+def read_yaml(path: str | Path, schema: dict[str, Any], patch: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """Read a YAML file, apply ``patch`` to it (overrides; it returns whether it changed the
+    data), and validate it against ``schema``; raise :class:`ConfigError`."""
     file = str(path)
-    data = load_yaml_file(path)
+    data, digest = _load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(file, "", f"expected a mapping at the top level, got {type(data).__name__}")
-    if patch is not None:
-        patch(data)
+    if patch is not None and patch(data):
+        key = None
+    else:
+        key = _validation_key(digest, schema)
+        if _known_valid(key):
+            return data
     _check_finite(data, file)
     _validate(data, schema, file)
+    if key is not None:
+        _remember_valid(key)
     return data
 
 
@@ -692,10 +806,9 @@ def load_territory(
     file = str(path)
     records = [] if records is None else records
 
-    def patch(doc: dict[str, Any]) -> None:
+    def patch(doc: dict[str, Any]) -> bool:
         name = doc.get("territory", {}).get("name") if isinstance(doc.get("territory"), dict) else None
-        if overrides and name:
-            overrides.apply(doc, f"territory.{name}", file)
+        return bool(overrides and name and overrides.apply(doc, f"territory.{name}", file))
 
     data = unwrap(read_yaml(path, TERRITORY_SCHEMA, patch), file, "", records)
     population = _population(data["population"], None, pathway, file, "population")

@@ -67,14 +67,17 @@ class Overrides:
     def __bool__(self) -> bool:
         return bool(self.values)
 
-    def apply(self, data: dict[str, Any], prefix: str, file: str, *, keep_prefix: bool = False) -> None:
-        """Apply the overrides whose path starts with ``prefix.`` to ``data``."""
+    def apply(self, data: dict[str, Any], prefix: str, file: str, *, keep_prefix: bool = False) -> bool:
+        """Apply the overrides whose path starts with ``prefix.`` to ``data``; whether any did."""
+        applied = False
         for path, value in self.values.items():
             if not (path.startswith(prefix + ".") or (keep_prefix and path.startswith(prefix + "["))):
                 continue
             rest = path if keep_prefix else path[len(prefix) + 1 :]
             set_path(data, split_path(rest), value, file, path)
             self.used.add(path)
+            applied = True
+        return applied
 
     def check_used(self, file: str) -> None:
         """Every override must have matched a file (a typo would otherwise be silently ignored)."""

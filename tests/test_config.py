@@ -9,8 +9,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lda_sim.config import load_scenario
+from lda_sim import config as config_module
+from lda_sim.config import load_scenario, load_yaml_file
 from lda_sim.errors import ConfigError
+from lda_sim.overrides import Overrides
 from lda_sim.schema import all_schemas
 
 SCENARIO, PATHWAY, TERRITORY = "scenario_small.yaml", "pathway_small.yaml", "territory_small.yaml"
@@ -611,3 +613,54 @@ def test_config_errors_survive_pickling() -> None:
     err = pickle.loads(pickle.dumps(ConfigError("a.yaml", "states.hotel.places", "must be >= 0")))
     assert (err.file, err.field, err.message) == ("a.yaml", "states.hotel.places", "must be >= 0")
     assert str(err) == "a.yaml: states.hotel.places: must be >= 0"
+
+
+# --------------------------------------------------------------------------------------------
+# The parse and validation cache
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache folder, and nothing kept in memory from earlier loads."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("LDA_SIM_CACHE_DIR", str(folder))
+    monkeypatch.setattr(config_module, "_PARSED", {})
+    monkeypatch.setattr(config_module, "_VALID", set())
+    return folder
+
+
+def test_a_cached_load_equals_a_fresh_parse_and_follows_edits(make_config: Callable[..., Path], fresh_cache: Path) -> None:
+    path = make_config()
+    territory = path.parent / "territory_small.yaml"
+    first = load_yaml_file(territory)
+    assert any(fresh_cache.glob("yaml/*.pickle"))
+    config_module._PARSED.clear()  # read back from the folder
+    assert load_yaml_file(territory) == first
+    text = territory.read_text()
+    assert "households_per_year: 300}" in text
+    territory.write_text(text.replace("households_per_year: 300}", "households_per_year: 301}", 1))
+    assert load_yaml_file(territory)["inflows"]["eviction"]["households_per_year"] == 301
+
+
+def test_errors_are_never_cached(make_config: Callable[..., Path], fresh_cache: Path) -> None:
+    path = make_config(territory=lambda d: d["states"]["shelter"].update(places=-5))
+    for _ in range(2):
+        error = load_error(path)
+        assert "territory_small.yaml" in str(error) and "places" in str(error)
+    assert len(list(fresh_cache.glob("yaml/*.valid"))) == 2  # the scenario and the pathway, not the territory
+
+
+def test_a_validated_file_is_validated_again_when_an_override_changes_it(make_config: Callable[..., Path], fresh_cache: Path) -> None:
+    path = make_config()
+    load_scenario(path)  # the territory is now known valid
+    with pytest.raises(ConfigError, match="places"):
+        load_scenario(path, overrides=Overrides({"territory.town.states.shelter.places": -5}))
+
+
+def test_a_damaged_cache_entry_is_parsed_again(make_config: Callable[..., Path], fresh_cache: Path) -> None:
+    path = make_config()
+    territory = path.parent / "territory_small.yaml"
+    first = load_yaml_file(territory)
+    for entry in fresh_cache.glob("yaml/*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    config_module._PARSED.clear()
+    assert load_yaml_file(territory) == first
