@@ -148,12 +148,13 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     qidx[capacitated] = np.arange(Q)
     cause_index = {c: i for i, c in enumerate(CAUSES)}
     a: dict[str, Any] = {}
-    a["clock"] = np.array([0.0, k.MONTH_DAYS, 0.0, 0.0])
+    a["clock"] = np.array([0.0, k.MONTH_DAYS, np.inf, 0.0])  # now, month end, next lapse of a 115 request
     counters = np.zeros(k.N_COUNTERS, np.int64)
     counters[k.C_UID] = 1  # Mesa numbers agents from 1
     counters[k.C_TRAJECTORIES] = int(trajectories)
     counters[k.C_MONTHS] = scenario.months
     counters[k.C_MOVING] = -1
+    counters[k.C_LAPSE_T] = -1
     counters[k.C_MAX_HOUSEHOLDS] = max_households
     a["counters"] = counters
     # --- households (grown by the kernel) ---
@@ -364,6 +365,10 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a["ev_time"], a["td_time"] = np.zeros(n_events), np.zeros(n_events)
     for name in ("ev_seq", "ev_kind", "ev_a", "ev_b", "ev_c", "ev_next", "td_seq", "td_id"):
         a[name] = np.zeros(n_events, np.int64)
+    # --- lapses of 115 requests: a ring per territory (kernel.lapse_push) ---
+    a["lp_time"] = np.zeros((T, 64))
+    a["lp_seq"], a["lp_slot"], a["lp_token"] = (np.zeros((T, 64), np.int64) for _ in range(3))
+    a["lp_head"], a["lp_n"] = np.zeros(T, np.int64), np.zeros(T, np.int64)
     a["day_head"] = np.full(int(scenario.months * k.MONTH_DAYS + scenario.spin_up_years * k.DAYS_PER_YEAR) + 2, -1, np.int64)
     counters[k.C_DAY] = -1
     counters[k.C_FREE_EV] = -1

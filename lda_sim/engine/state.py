@@ -177,6 +177,12 @@ FIELDS: tuple[tuple[str, types.Type], ...] = (
     ('td_time', _f8_1),
     ('td_seq', _i8_1),
     ('td_id', _i8_1),
+    ('lp_time', _f8_2),
+    ('lp_seq', _i8_2),
+    ('lp_slot', _i8_2),
+    ('lp_token', _i8_2),
+    ('lp_head', _i8_1),
+    ('lp_n', _i8_1),
     ('r_occupancy', _i8_3),
     ('r_persons', _i8_3),
     ('r_capacity', _f8_3),
@@ -404,6 +410,12 @@ def new_state(  # noqa: PLR0913
     td_time,
     td_seq,
     td_id,
+    lp_time,
+    lp_seq,
+    lp_slot,
+    lp_token,
+    lp_head,
+    lp_n,
     r_occupancy,
     r_persons,
     r_capacity,
@@ -619,6 +631,12 @@ def new_state(  # noqa: PLR0913
     st.td_time = td_time
     st.td_seq = td_seq
     st.td_id = td_id
+    st.lp_time = lp_time
+    st.lp_seq = lp_seq
+    st.lp_slot = lp_slot
+    st.lp_token = lp_token
+    st.lp_head = lp_head
+    st.lp_n = lp_n
     st.r_occupancy = r_occupancy
     st.r_persons = r_persons
     st.r_capacity = r_capacity
