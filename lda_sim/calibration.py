@@ -948,7 +948,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    from .output import write_atomic
+    from .files import write_atomic
 
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

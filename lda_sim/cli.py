@@ -379,7 +379,8 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
     it as CSV and draws a chart."""
     from .analysis import parse_period
     from .compare import comparison_table, format_comparison, plot_comparison
-    from .output import open_results, write_atomic
+    from .files import write_atomic
+    from .output import open_results
 
     try:
         months = parse_period(period) if period is not None else None
@@ -423,7 +424,7 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
 def _compare_plan(ds, stem: str, csv_path: str | None, chart_path: str | None) -> None:
     """`compare` on a plan file: the candidates, their probability, interval, cost and indicator band."""
     from .compare import format_plan
-    from .output import write_atomic
+    from .files import write_atomic
     from .planning import plot_plan
 
     csv_path = csv_path or f"{stem}.compare.csv"
@@ -702,7 +703,7 @@ def plan_command(scenario: str, target: str, levers: tuple[str, ...], confidence
 def sensitivity_command(scenario: str, method: str, params: tuple[str, ...], outputs: tuple[str, ...], trajectories: int, samples: int,
                         replicates: int, seed: int | None, workers: int, scheduler: str | None, csv_path: str | None, chart: str | None) -> None:
     """Global sensitivity of --output indicators to --param ranges (SALib Morris or Sobol, runs on Dask)."""
-    from .output import write_atomic
+    from .files import write_atomic
     from .planning import PlanError
     from .sensitivity import sensitivity, tornado
     from .targets import TargetError

@@ -8,6 +8,7 @@ the field and the offending value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -15,7 +16,6 @@ import math
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from ruamel.yaml.scalarfloat import ScalarFloat
 
 from .allocation import resolve_rule
 from .errors import ConfigError, record_lines
+from .files import write_atomic
 from .imports import import_object
 from .laws import StayLaw, make_law
 from .overrides import Overrides
@@ -247,17 +248,10 @@ def _store_parse(digest: str, data: Any, lines: dict[str, int]) -> None:
 
 
 def _write_cache_entry(folder: Path, name: str, blob: bytes) -> None:
-    """Write ``folder/name`` atomically; a cache that cannot be written is skipped, not an error."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".tmp", delete=False) as out:
-            out.write(blob)
-        try:
-            os.replace(out.name, folder / name)
-        except OSError:
-            os.unlink(out.name)
-    except OSError:
-        pass
+    """Write ``folder/name`` atomically (:func:`lda_sim.files.write_atomic`: no temporary file is
+    left behind, whatever happens); a cache that cannot be written is skipped, not an error."""
+    with contextlib.suppress(OSError):
+        write_atomic(folder / name, lambda tmp: tmp.write_bytes(blob))
 
 
 # Validating the national territories against their schema takes about 1.5 s. Valid data is

@@ -21,7 +21,8 @@ import xarray as xr
 from . import __version__
 from .analysis import housed_flow, persons_in
 from .ensemble import combine, plan_runs, run_ensemble, run_to_file
-from .output import save_dataset, write_atomic
+from .files import write_atomic
+from .output import save_dataset
 
 #: Indicators every experiment reports first: name -> label.
 COMMON_LABELS = {

@@ -15,24 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import signal
-import socket
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-NETCDF_ENGINE = "h5netcdf"
+from .files import clean_leftovers, temp_name, usual_permissions, write_atomic
 
-#: Temporary files without a writer's host and pid (written by lda_sim before 0.x) older than this
-#: many seconds are left-overs of a killed write.
-STALE_AFTER_S = 3600.0
+NETCDF_ENGINE = "h5netcdf"
 
 #: Suffixes of the files a chart folder may hold: a folder holding anything else is not replaced.
 CHART_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps", ".tif", ".tiff")
@@ -107,104 +102,6 @@ def probe_writable(place: Path, shown: str | Path) -> None:
         os.unlink(probe)
 
 
-# --------------------------------------------------------------------------------------------
-# Temporary names and their left-overs
-# --------------------------------------------------------------------------------------------
-def _owner_tag() -> str:
-    host = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
-    return f"{host}-{os.getpid()}"
-
-
-def _temp_name(path: Path, kind: str = "tmp") -> Path:
-    return path.parent / f".{path.name}.{_owner_tag()}.{secrets.token_hex(4)}.{kind}"
-
-
-def _writer_gone(tag: str, mtime: float) -> bool:
-    """Whether the writer of a temporary name tagged ``tag`` (HOST-PID) is no longer running."""
-    host, _, pid = tag.rpartition("-")
-    if host and pid.isdigit():
-        if host != _owner_tag().rpartition("-")[0]:
-            return time.time() - mtime > 24 * STALE_AFTER_S  # another machine's writer: only when very old
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    return time.time() - mtime > STALE_AFTER_S  # an older lda_sim's name, without a writer tag
-
-
-def clean_leftovers(path: str | Path) -> list[Path]:
-    """Remove the temporary files and folders that killed writes of ``path`` left beside it; a
-    chart folder moved aside by a swap that was killed half-way is put back if ``path`` is
-    missing. Returns what was removed."""
-    path = Path(path)
-    removed: list[Path] = []
-    if not path.parent.is_dir():
-        return removed
-    prefix = f".{path.name}."
-    for entry in sorted(path.parent.iterdir()):
-        name = entry.name
-        if not name.startswith(prefix) or not name.endswith((".tmp", ".old")):
-            continue
-        parts = name[len(prefix):].split(".")
-        tag = parts[0] if len(parts) == 3 else ""
-        try:
-            mtime = entry.lstat().st_mtime
-        except FileNotFoundError:
-            continue
-        if not _writer_gone(tag, mtime):
-            continue
-        if name.endswith(".old") and not path.exists():
-            with contextlib.suppress(OSError):
-                os.rename(entry, path)  # the swap was killed between its two renames: restore the old set
-                continue
-        with contextlib.suppress(FileNotFoundError):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-            removed.append(entry)
-    return removed
-
-
-def _usual_permissions(path: Path, folder: bool = False) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if folder else 0o666) & ~umask)  # mkstemp creates 0600; give the usual permissions
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
-
-    On any error or interruption (Ctrl-C included) the temporary file is removed and ``path``
-    is left as it was: no partial output is ever visible under the final name. Left-overs of
-    earlier killed writes of ``path`` are removed first. A missing parent folder is created.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(path)
-    tmp_path = _temp_name(path)
-    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    try:
-        yield tmp_path
-        _usual_permissions(tmp_path)
-        os.replace(tmp_path, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-
-
-def write_atomic(path: str | Path, writer: Callable[[Path], object]) -> Path:
-    """Call ``writer(tmp_path)`` and move the result to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        writer(tmp)
-    return Path(path)
-
-
 def check_chart_folder(path: str | Path) -> None:
     """Refuse to replace a folder that holds anything but images (e.g. results, configuration);
     raise :class:`OutputError`."""
@@ -231,13 +128,13 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
     check_chart_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(path)
-    work = _temp_name(path)
+    work = temp_name(path)
     work.mkdir()
     try:
         yield work
-        _usual_permissions(work, folder=True)
+        usual_permissions(work, folder=True)
         if path.exists():
-            old = _temp_name(path, "old")
+            old = temp_name(path, "old")
             os.rename(path, old)
             os.rename(work, path)
             shutil.rmtree(old, ignore_errors=True)

@@ -72,7 +72,8 @@ from .analysis import (
     select_scenario,
     total_cost,
 )
-from .output import atomic_folder, write_atomic
+from .files import write_atomic
+from .output import atomic_folder
 
 __all__ = [
     "DEFAULT_FLOW_MONTHS",

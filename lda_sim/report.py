@@ -47,7 +47,7 @@ from .analysis import (
     select_scenario,
     summary_table,
 )
-from .output import write_atomic
+from .files import write_atomic
 from .plotting import (
     DPI,
     Period,

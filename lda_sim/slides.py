@@ -18,7 +18,7 @@ from typing import Any
 
 import xarray as xr
 
-from .output import write_atomic
+from .files import write_atomic
 from .plotting import Period, _stamp_text
 from .report import (
     LOCALES,

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .output import write_atomic
+from .files import write_atomic
 from .timebase import MONTH_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_national  # noqa: E402
 
 from lda_sim.config import load_scenario  # noqa: E402
+from lda_sim.files import write_atomic  # noqa: E402
 from lda_sim.model import HousingModel  # noqa: E402
-from lda_sim.output import write_atomic  # noqa: E402
 from lda_sim.scaling import scale_scenario  # noqa: E402
 
 STEP_BOUNDS = (0.5, 2.0)

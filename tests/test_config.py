@@ -656,6 +656,28 @@ def test_a_validated_file_is_validated_again_when_an_override_changes_it(make_co
         load_scenario(path, overrides=Overrides({"territory.town.states.shelter.places": -5}))
 
 
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "interrupted"])
+def test_a_failed_cache_write_leaves_no_temporary_file(
+    make_config: Callable[..., Path], fresh_cache: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException,
+) -> None:
+    """A cache entry that cannot be moved into place (a full disk; Ctrl-C) leaves neither the entry
+    nor its temporary file behind: a failed write is skipped, an interruption goes through."""
+    territory = make_config().parent / "territory_small.yaml"
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise failure
+
+    with monkeypatch.context() as patched:
+        patched.setattr("os.replace", fail)
+        if isinstance(failure, OSError):
+            load_yaml_file(territory)
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                load_yaml_file(territory)
+    assert not list(fresh_cache.glob("yaml/*.pickle"))
+    assert not [p for p in fresh_cache.rglob("*") if p.name.endswith(".tmp")]
+
+
 def test_a_damaged_cache_entry_is_parsed_again(make_config: Callable[..., Path], fresh_cache: Path) -> None:
     path = make_config()
     territory = path.parent / "territory_small.yaml"

@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 from lda_sim.cli import main
 from lda_sim.config import load_scenario, load_yaml_file
 from lda_sim.errors import ConfigError
-from lda_sim.output import atomic_folder, clean_leftovers, save_dataset
+from lda_sim.files import clean_leftovers
+from lda_sim.output import atomic_folder, save_dataset
 from lda_sim.schema import MAX_CAPACITY, MAX_HOUSEHOLDS, MAX_HOUSEHOLDS_PER_YEAR, MAX_SEED
 
 ERROR = re.compile(r"^lda-sim: error: (?P<file>[^:]+)(?::(?P<line>\d+))?: (?P<rest>.+)$")

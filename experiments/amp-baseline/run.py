@@ -21,7 +21,8 @@ import xarray as xr
 import lda_sim
 from lda_sim.analysis import persons_in, summary_table
 from lda_sim.config import load_scenario
-from lda_sim.output import save_dataset, write_atomic
+from lda_sim.files import write_atomic
+from lda_sim.output import save_dataset
 from lda_sim.run import run_scenario
 
 HERE = Path(__file__).resolve().parent

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from lda_sim.config import load_scenario
-from lda_sim.output import write_atomic
+from lda_sim.files import write_atomic
 from lda_sim.planning import Lever
 from lda_sim.sensitivity import sensitivity, tornado
 
