@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .imports import import_object
+from .rules import custom_rule
 
 if TYPE_CHECKING:  # pragma: no cover
     from .households import Household
@@ -60,12 +60,8 @@ PRIORITY_RULES: dict[str, PriorityRule] = {
 
 
 def resolve_rule(name: str) -> PriorityRule:
-    """A built-in rule by name, or a function by import path ``package.module:function``."""
-    if name in PRIORITY_RULES:
-        return PRIORITY_RULES[name]
-    if ":" not in name:
-        raise ValueError(f"unknown priority rule {name!r} (built-in: {', '.join(PRIORITY_RULES)}; or 'module:function')")
-    rule = import_object(name, "priority rule")
-    if not callable(rule):
-        raise ValueError(f"priority rule {name!r} is not callable")
+    """A built-in rule by name, or a function by import path ``package.module:function`` (checked
+    by :func:`lda_sim.rules.custom_rule`)."""
+    rule = PRIORITY_RULES.get(name) or custom_rule(name)
+    assert rule is not None, f"built-in rule {name!r} missing from PRIORITY_RULES"
     return rule

@@ -30,14 +30,15 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarfloat import ScalarFloat
 
-from .allocation import resolve_rule
 from .errors import ConfigError, record_lines
 from .files import write_atomic
 from .imports import import_object
-from .laws import StayLaw, make_law
+from .laws import StayLaw, law_at
 from .overrides import Overrides
 from .pathway import Pathway
+from .policy_settings import build_settings
 from .provenance import Provenance, unwrap
+from .rules import custom_rule
 from .schema import MAX_HOUSEHOLDS, NEEDS, PATHWAY_SCHEMA, SCENARIO_SCHEMA, TERRITORY_SCHEMA
 
 SHARE_TOLERANCE = 1e-6
@@ -485,7 +486,7 @@ class Scenario:
     file: str = "<scenario>"
     provenance: list[Provenance] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
-    policies: list[Any] = field(default_factory=list)  # lda_sim.policies.Policy objects
+    policies: list[Any] = field(default_factory=list)  # lda_sim.policy_settings.PolicySettings objects
     household_class: type | None = None  # a Household subclass named in the scenario file
     spin_up_years: float = 0.0  # run before the first reported month, from the initial population, without policies
     mobility: Any = None  # lda_sim.mobility.Mobility, or None without mobility between territories
@@ -742,10 +743,7 @@ def _state_params(
         if "stay" in spec:
             if not has_stay_edges:
                 raise ConfigError(file, f"{where}.stay", f"{state.name!r} has no stay transition in the pathway, so a stay law is never used")
-            try:
-                stays[state.index] = make_law(spec["stay"])
-            except ValueError as exc:
-                raise ConfigError(file, f"{where}.stay", str(exc)) from None
+            stays[state.index] = law_at(spec["stay"], file, f"{where}.stay")
         elif has_stay_edges:
             raise ConfigError(file, f"{where}.stay", "missing: the pathway has stay transitions out of this state, so it needs a stay law")
     return places, units, supplies, stays
@@ -773,10 +771,7 @@ def _edge_params(data: dict[str, Any], pathway: Pathway, file: str) -> dict[int,
             raise ConfigError(file, f"{where}.weight", "missing: a stay transition needs a weight")
         ready = spec.get("ready_after")
         if isinstance(ready, dict):
-            try:
-                ready = make_law(ready)
-            except ValueError as exc:
-                raise ConfigError(file, f"{where}.ready_after", str(exc)) from None
+            ready = law_at(ready, file, f"{where}.ready_after")
         params[t.index] = EdgeParams(
             float(spec.get("weight", 0.0)),
             float(spec.get("rate_per_year", 0.0)),
@@ -840,10 +835,7 @@ def load_territory(
     line = None
     if "emergency_line" in data:
         spec = data["emergency_line"]
-        try:
-            recall = make_law(spec["recall_after"])
-        except ValueError as exc:
-            raise ConfigError(file, "emergency_line.recall_after", str(exc)) from None
+        recall = law_at(spec["recall_after"], file, "emergency_line.recall_after")
         line = EmergencyLine(float(spec["request_days"]), recall, float(spec.get("outreach_per_year", 0.0)))
     costs, support_cost, needs_costs = _costs(data.get("costs", {}), pathway, file)
     return TerritoryConfig(
@@ -992,8 +984,6 @@ def load_scenario(
     """
     if years is not None and until is not None:
         raise ValueError("give the horizon as years or until, not both")
-    from .policies import build_policy
-
     path = Path(path)
     file = str(path)
     records: list[Provenance] = []
@@ -1034,7 +1024,7 @@ def load_scenario(
         (f"scenario.allocation.rules.{state}", r) for state, r in allocation.get("rules", {}).items()
     ]:
         try:
-            resolve_rule(rule)
+            custom_rule(rule)
         except ValueError as exc:
             raise ConfigError(file, field_name, str(exc)) from None
     for state in allocation.get("rules", {}):
@@ -1056,7 +1046,7 @@ def load_scenario(
         wrapped: list[Provenance] = []
         plain = unwrap(policy_spec, policy_file, where, wrapped)
         records.extend(wrapped)
-        policies.append(build_policy(plain, file=policy_file, where=where, pathway=pathway, territories=names, start=start_month))
+        policies.append(build_settings(plain, file=policy_file, where=where, pathway=pathway, territories=names, start=start_month))
         policies[-1].check_territories(territories)
     household_class = _household_class(spec["household"], file) if "household" in spec else None
     mobility = None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
+from .errors import ConfigError
+
 _STANDARD_NORMAL = NormalDist()
 
 
@@ -145,3 +147,11 @@ def make_law(spec: dict[str, Any]) -> StayLaw:
             raise ValueError(f"shares sum to {sum(shares):.6g}, not 1")
         return Empirical(edges, shares)
     raise ValueError(f"unknown law {law!r}")
+
+
+def law_at(spec: dict[str, Any], file: str, field: str) -> StayLaw:
+    """:func:`make_law`, a bad law reported as a :class:`ConfigError` at ``file``, ``field``."""
+    try:
+        return make_law(spec)
+    except ValueError as exc:
+        raise ConfigError(file, field, str(exc)) from None

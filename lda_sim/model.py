@@ -12,7 +12,6 @@ the methods below, the kernel resumes. Researchers see households through
 
 from __future__ import annotations
 
-import copy
 import heapq
 import math
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from .engine import hooks
 from .engine import kernel as k
 from .engine.build import LAW_FIELDS, LawTable, build
 from .households import Household
+from .policies import policy_for
 from .recorder import Recorder
 from .schema import CAUSES
 from .snapshots import Snapshots
@@ -117,7 +117,7 @@ class HousingModel(mesa.Model):
         self.recorder = Recorder(scenario, seed, self._a, delivered=self.delivered)
         self._snapshots = Snapshots(self)
         #: this model's own policy objects (the scenario holds their settings, shared by runs)
-        self.policies = [copy.copy(p) for p in scenario.policies]
+        self.policies = [policy_for(p) for p in scenario.policies]
         self.mobility = scenario.mobility
         spin_up = scenario.spin_up_years * DAYS_PER_YEAR
         with hooks.active(self):

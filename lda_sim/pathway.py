@@ -8,7 +8,7 @@ from typing import Any
 import networkx as nx
 
 from .errors import ConfigError
-from .laws import make_law
+from .laws import law_at
 from .schema import CAUSES, NEEDS
 
 #: State kinds whose capacity is counted, so that they are entered through a queue.
@@ -181,7 +181,7 @@ class Pathway:
             self._check_eligibility(eligible, f"{where}.eligible")
             defaults: dict[str, Any] = {k: t[k] for k in ("weight", "rate_per_year", "refusal_probability", "ready_after") if k in t}
             if "ready_after" in defaults:
-                defaults["ready_after"] = make_law(defaults["ready_after"])
+                defaults["ready_after"] = law_at(defaults["ready_after"], self.file, f"{where}.ready_after")
             label = t.get("label", {"fr": f"{origin.label['fr']} → {target.label['fr']}", "en": f"{origin.label['en']} → {target.label['en']}"})
             request = bool(t.get("request", False))
             if request and (mode != "queue" or target.kind != "shelter"):
