@@ -159,9 +159,9 @@ def run(
     Dask (a local cluster by default) and the dataset gains a `replicate` dimension.
     """
     from .analysis import format_summary, summary_table
+    from .inputs import attach_inputs
     from .model import EngineLimitError, HousingModel
     from .output import save_dataset
-    from .report import attach_inputs
     from .run import combine_scenarios
 
     if trajectories and (len(scenarios) > 1 or replicates or workers or scheduler):
@@ -526,7 +526,8 @@ def report(results: str, out: str, lang: str, period: str | None, scenario_files
     indicators per territory and scenario, every chart embedded, the input assumptions with their
     sources), or with --format pptx the slides: title, key messages, limits, one chart per slide
     with its caption, the summary table."""
-    from .report import inputs_for, write_report
+    from .inputs import inputs_for
+    from .report import write_report
 
     _check_outputs([], files=(out,), inputs=(results, *scenario_files))
     ds = _open_results(results)

@@ -29,8 +29,8 @@ import numpy as np
 import xarray as xr
 
 from .config import load_scenario
+from .inputs import combine_inputs
 from .output import open_results, save_dataset
-from .report import combine_inputs
 from .run import run_scenario
 
 #: Attributes that differ from run to run; they become coordinates or are dropped when combining.

@@ -11,8 +11,8 @@ import xarray as xr
 
 from .config import Scenario, load_scenario, with_horizon
 from .households import Household
+from .inputs import attach_inputs, combine_inputs
 from .model import HousingModel
-from .report import attach_inputs, combine_inputs
 
 
 def run_scenario(

@@ -22,14 +22,11 @@ from click.testing import CliRunner
 
 from lda_sim.cli import main
 from lda_sim.config import load_scenario
+from lda_sim.inputs import attach_inputs, combine_inputs, dataset_inputs, dataset_sources
 from lda_sim.output import open_results, save_dataset
 from lda_sim.plotting import LABELS, PER_RUN_CHARTS, chart_set
 from lda_sim.report import (
     REPORT_TEXT,
-    attach_inputs,
-    combine_inputs,
-    dataset_inputs,
-    dataset_sources,
     render_report,
     summary_by_scenario,
     write_report,
