@@ -378,9 +378,10 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
     difference from the baseline, with the 10-90 % band over replicates; prints the table, saves
     it as CSV and draws a chart."""
     from .analysis import parse_period
-    from .compare import comparison_table, format_comparison, plot_comparison
+    from .compare import comparison_table, format_comparison
     from .files import write_atomic
     from .output import open_results
+    from .plotting import plot_comparison
 
     try:
         months = parse_period(period) if period is not None else None

@@ -33,6 +33,7 @@ import datetime
 import json
 import math
 import re
+import textwrap
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from typing import Any, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
+import pandas as pd
 import xarray as xr
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -65,6 +67,7 @@ from .analysis import (
     housed_flow,
     parse_period,
     period_indices,
+    period_label,
     persons_in,
     pooled_wait_quantile,
     replicate_band,
@@ -72,6 +75,8 @@ from .analysis import (
     select_scenario,
     total_cost,
 )
+from .compare import INDICATORS as COMPARISON_INDICATORS
+from .compare import comparison_table, replicate_spread
 from .files import write_atomic
 from .output import atomic_folder
 
@@ -1906,3 +1911,56 @@ def write_charts(
         if bar is not None:
             bar.close()
     return paths
+
+
+def plot_comparison(ds: xr.Dataset, table: pd.DataFrame | None = None, *, lang: str = "fr", period: Period = None) -> Figure:
+    """Small multiples: one panel per indicator, bars per territory, one colour per scenario.
+
+    With replicates, a bar is the mean over replicates (waiting times: their median, as in
+    :func:`comparison_table`) and a whisker runs from the 10th to the 90th percentile; the key says so.
+    Values are written with thousands separators in the language of the chart.
+    """
+    table = comparison_table(ds, period=period) if table is None else table
+    spread = replicate_spread(ds, period)
+    scenarios = list(dict.fromkeys(table.scenario))
+    territories = list(dict.fromkeys(table.territory))
+    fig = Figure(figsize=(13.33, 7.5), dpi=144, layout="constrained")
+    FigureCanvasAgg(fig)
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)
+    engine.set(rect=(0, 0.035, 1, 0.965))  # room for the stamp below
+    axes = fig.subplots(3, 3).ravel()
+    labels = dict(zip(ds.territory.values, ds.territory_label.values)) if "territory_label" in ds.coords else {}
+    colours = ["#4d4d4d", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+    width = 0.8 / len(scenarios)
+    x = np.arange(len(territories))
+    number = _number_formatter(lang)
+    for ax, (column, fr, en, _) in zip(axes, COMPARISON_INDICATORS):
+        for i, name in enumerate(scenarios):
+            values = [table[(table.scenario == name) & (table.territory == t)][column].iloc[0] for t in territories]
+            positions = x + (i - (len(scenarios) - 1) / 2) * width
+            ax.bar(positions, np.nan_to_num(values), width, label=name, color=colours[i % len(colours)], gid=f"compare:{column}:{name}")
+            if spread is not None:
+                low = np.array([spread.loc[(name, t), f"{column}_low"] for t in territories], dtype=float)
+                high = np.array([spread.loc[(name, t), f"{column}_high"] for t in territories], dtype=float)
+                centre = np.nan_to_num(np.asarray(values, dtype=float))
+                yerr = np.vstack([np.clip(centre - low, 0, None), np.clip(high - centre, 0, None)])
+                ax.errorbar(positions, centre, yerr=np.nan_to_num(yerr), fmt="none", ecolor="0.15", elinewidth=1.2, capsize=3, label=f"_compare_band:{column}:{name}")
+        ax.set_title(fr if lang == "fr" else en, fontsize=11)
+        ax.set_xticks(x, [textwrap.fill(str(labels.get(t, t)), 16) for t in territories], fontsize=9)
+        ax.yaxis.set_major_formatter(number)
+        ax.grid(axis="y", alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    handles, names = axes[0].get_legend_handles_labels()
+    title = "Scénario" if lang == "fr" else "Scenario"
+    if spread is not None:
+        n = ds.sizes["replicate"]
+        title += (
+            f"\nbarre : moyenne de {n} répliques\n(attentes : médiane)\ntrait : 10e–90e centile" if lang == "fr"
+            else f"\nbar: mean of {n} replicates\n(waits: median)\nwhisker: 10th–90th percentile"
+        )
+    fig.legend(handles, names, loc="outside right upper", fontsize=10, frameon=False, title=title, title_fontsize=10)
+    months = table.attrs.get("period") or period_label(ds, period)
+    fig.suptitle(f"Comparaison des scénarios, période {months}" if lang == "fr" else f"Scenario comparison, period {months}", fontsize=15)
+    _stamp(fig, ds, lang)
+    return fig

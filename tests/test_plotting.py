@@ -750,7 +750,8 @@ def test_indicators_say_which_median_they_show_and_why_shelters_are_flat(multi: 
 
 def test_comparison_chart_has_separators_whiskers_and_says_it_shows_means(multi: xr.Dataset) -> None:
     from lda_sim.compare import INDICATORS as COMPARED
-    from lda_sim.compare import comparison_table, plot_comparison
+    from lda_sim.compare import comparison_table
+    from lda_sim.plotting import plot_comparison
 
     fig = plot_comparison(multi)
     drawn(fig)
