@@ -39,7 +39,7 @@ def test_no_import_cycle() -> None:
 
 def test_the_rule_names_of_the_configuration_are_the_rules_of_the_engine() -> None:
     """The configuration checks rule names against its own list (it does not import the engine)."""
-    from lda_sim.allocation import PRIORITY_RULES
-    from lda_sim.rules import BUILT_IN_RULES
+    from lda_sim.config.rules import BUILT_IN_RULES
+    from lda_sim.engine.allocation import PRIORITY_RULES
 
     assert set(PRIORITY_RULES) == set(BUILT_IN_RULES)

@@ -9,11 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lda_sim import config as config_module
-from lda_sim.config import load_scenario, load_yaml_file
-from lda_sim.errors import ConfigError
-from lda_sim.overrides import Overrides
-from lda_sim.schema import all_schemas
+from lda_sim.config import scenario as config_module
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.overrides import Overrides
+from lda_sim.config.scenario import load_scenario, load_yaml_file
+from lda_sim.config.schema import all_schemas
 
 SCENARIO, PATHWAY, TERRITORY = "scenario_small.yaml", "pathway_small.yaml", "territory_small.yaml"
 
