@@ -30,8 +30,8 @@ def child(scenario: str, years: float) -> None:
     import time
 
     started = time.process_time()
-    from lda_sim.config import load_scenario
-    from lda_sim.model import HousingModel
+    from lda_sim.config.scenario import load_scenario
+    from lda_sim.engine.model import HousingModel
 
     sc = load_scenario(scenario, years=years)
     model = HousingModel(sc)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from lda_sim.ensemble import plan_runs, run_ensemble
+from lda_sim.analysis.ensemble import plan_runs, run_ensemble
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

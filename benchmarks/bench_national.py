@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_national.py [--scenario configs/scenarios/nationa
            [--years 10] [--scales 0.25,0.5,1] [--seed N]
 
 For each scale, the scenario's volumes (inflows, initial populations, places, units, stocks) are
-multiplied by the scale (:func:`lda_sim.scaling.scale_scenario`) and ONE run is made in a fresh
+multiplied by the scale (:func:`lda_sim.analysis.scaling.scale_scenario`) and ONE run is made in a fresh
 Python process, so that its peak memory (maximum resident set size, read by the process itself)
 is that run's alone. Times are wall-clock: loading the files and scaling, setting up the model
 (placing the initial population), the run itself and building the dataset.
@@ -36,9 +36,9 @@ def child(scenario_path: str, scale: float, years: float, seed: int | None) -> N
     """One run at one scale; prints its measures as a JSON line."""
     import resource
 
-    from lda_sim.config import load_scenario
-    from lda_sim.model import HousingModel
-    from lda_sim.scaling import scale_scenario
+    from lda_sim.analysis.scaling import scale_scenario
+    from lda_sim.config.scenario import load_scenario
+    from lda_sim.engine.model import HousingModel
 
     t0 = time.perf_counter()
     scenario = scale_scenario(load_scenario(scenario_path, years=years, seed=seed), scale)

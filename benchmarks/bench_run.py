@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from lda_sim.config import load_scenario
-from lda_sim.model import HousingModel
+from lda_sim.config.scenario import load_scenario
+from lda_sim.engine.model import HousingModel
 
 DEFAULT = Path(__file__).resolve().parent.parent / "configs" / "scenarios" / "baseline.yaml"
 

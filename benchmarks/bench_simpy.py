@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_simpy.py [--customers 300000] [--load 0.9] [--rep
 
 The queue: single persons arrive (Poisson) and wait first come, first served for one of 500
 shelter places; stays are exponential (mean 30 days); the arrival rate puts the load at
-``--load``. lda_sim runs it from the configuration :func:`lda_sim.validation.write_one_queue_config`
+``--load``. lda_sim runs it from the configuration :func:`lda_sim.analysis.validation.write_one_queue_config`
 writes, long enough for ``--customers`` arrivals; SimPy runs the same queue as the textbook
 process (a ``Resource`` of capacity 500, one process per customer). Both are timed in CPU seconds
 of this process for the simulation alone (set-up excluded), alternating, median of ``--repeat``;
@@ -48,9 +48,9 @@ def simpy_run(customers: int, rate_per_day: float, seed: int) -> float:
 
 
 def lda_run(customers: int, rate_per_day: float, seed: int) -> tuple[float, int]:
-    from lda_sim.config import load_scenario
-    from lda_sim.model import HousingModel
-    from lda_sim.validation import write_one_queue_config
+    from lda_sim.analysis.validation import write_one_queue_config
+    from lda_sim.config.scenario import load_scenario
+    from lda_sim.engine.model import HousingModel
 
     years = customers / rate_per_day / 365.25
     with tempfile.TemporaryDirectory() as folder:

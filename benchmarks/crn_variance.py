@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lda_sim.ensemble import RunSpec, replicate_seeds, run_one
+from lda_sim.analysis.ensemble import RunSpec, replicate_seeds, run_one
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 
@@ -40,7 +40,7 @@ def main() -> None:
     base = np.array([street(args.baseline, s, args.years) for s in seeds])
     crn = np.array([street(args.policy, s, args.years) for s in seeds]) - base
     ind = np.array([street(args.policy, s, args.years) for s in independent]) - base
-    from lda_sim.config import load_scenario
+    from lda_sim.config.scenario import load_scenario
 
     names = [t.name for t in load_scenario(args.baseline).territories]
     print(f"{Path(args.policy).stem} - {Path(args.baseline).stem}: persons on the street (mean of month ends), "

@@ -25,14 +25,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from lda_sim.households import Household
-from lda_sim.policies import Policy
-from lda_sim.timebase import MONTH_DAYS
-from lda_sim import streams
+from lda_sim.config.timebase import MONTH_DAYS
+from lda_sim.engine import streams
+from lda_sim.engine.households import Household
+from lda_sim.engine.policies import Policy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lda_sim.model import HousingModel
-    from lda_sim.pathway import Transition
+    from lda_sim.config.pathway import Transition
+    from lda_sim.engine.model import HousingModel
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ quick):
   `RunSpec`;
 - results: `save_dataset`, `open_results`, `summary_table`, `comparison_table`;
 - trajectories: `run_trajectories`, `trajectory_table`, `save_trajectories`
-  (module `lda_sim.trajectories`);
+  (module `lda_sim.dataset.trajectories`);
 - extension points: `Household` (subclass it, e.g. `Household.accepts_offer`, and name it in a
   scenario as ``household: module:Class``), `Policy` (subclass it and name it as a policy
   ``type: module:Class``), priority rules (a function ``(household, target_state) -> sort key``,
@@ -42,28 +42,28 @@ __version__ = "0.1.0"
 
 #: Public name -> module that defines it (imported on first access).
 _EXPORTS: dict[str, str] = {
-    "load_scenario": "lda_sim.config",
-    "Scenario": "lda_sim.config",
-    "HousingModel": "lda_sim.model",
-    "run_scenario": "lda_sim.run",
-    "run_scenarios": "lda_sim.run",
-    "combine_scenarios": "lda_sim.run",
-    "Household": "lda_sim.households",
-    "Policy": "lda_sim.policies",
-    "PRIORITY_RULES": "lda_sim.allocation",
-    "ConfigError": "lda_sim.errors",
-    "plan_runs": "lda_sim.ensemble",
-    "run_ensemble": "lda_sim.ensemble",
-    "replicate_seeds": "lda_sim.ensemble",
-    "summarise_replicates": "lda_sim.ensemble",
-    "RunSpec": "lda_sim.ensemble",
-    "save_dataset": "lda_sim.output",
-    "open_results": "lda_sim.output",
-    "summary_table": "lda_sim.analysis",
-    "comparison_table": "lda_sim.compare",
-    "run_trajectories": "lda_sim.trajectories",
-    "trajectory_table": "lda_sim.trajectories",
-    "save_trajectories": "lda_sim.trajectories",
+    "load_scenario": "lda_sim.config.scenario",
+    "Scenario": "lda_sim.config.scenario",
+    "HousingModel": "lda_sim.engine.model",
+    "run_scenario": "lda_sim.analysis.run",
+    "run_scenarios": "lda_sim.analysis.run",
+    "combine_scenarios": "lda_sim.analysis.run",
+    "Household": "lda_sim.engine.households",
+    "Policy": "lda_sim.engine.policies",
+    "PRIORITY_RULES": "lda_sim.engine.allocation",
+    "ConfigError": "lda_sim.config.errors",
+    "plan_runs": "lda_sim.analysis.ensemble",
+    "run_ensemble": "lda_sim.analysis.ensemble",
+    "replicate_seeds": "lda_sim.analysis.ensemble",
+    "summarise_replicates": "lda_sim.analysis.ensemble",
+    "RunSpec": "lda_sim.analysis.ensemble",
+    "save_dataset": "lda_sim.dataset.output",
+    "open_results": "lda_sim.dataset.output",
+    "summary_table": "lda_sim.analysis.indicators",
+    "comparison_table": "lda_sim.analysis.compare",
+    "run_trajectories": "lda_sim.dataset.trajectories",
+    "trajectory_table": "lda_sim.dataset.trajectories",
+    "save_trajectories": "lda_sim.dataset.trajectories",
 }
 
 __all__ = [
@@ -90,15 +90,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
-    from .allocation import PRIORITY_RULES
-    from .analysis import summary_table
-    from .compare import comparison_table
-    from .config import Scenario, load_scenario
-    from .ensemble import RunSpec, plan_runs, replicate_seeds, run_ensemble, summarise_replicates
-    from .errors import ConfigError
-    from .households import Household
-    from .model import HousingModel
-    from .output import open_results, save_dataset
-    from .policies import Policy
-    from .run import combine_scenarios, run_scenario, run_scenarios
-    from .trajectories import run_trajectories, save_trajectories, trajectory_table
+    from .analysis.compare import comparison_table
+    from .analysis.ensemble import RunSpec, plan_runs, replicate_seeds, run_ensemble, summarise_replicates
+    from .analysis.indicators import summary_table
+    from .analysis.run import combine_scenarios, run_scenario, run_scenarios
+    from .config.errors import ConfigError
+    from .config.scenario import Scenario, load_scenario
+    from .dataset.output import open_results, save_dataset
+    from .dataset.trajectories import run_trajectories, save_trajectories, trajectory_table
+    from .engine.allocation import PRIORITY_RULES
+    from .engine.households import Household
+    from .engine.model import HousingModel
+    from .engine.policies import Policy

@@ -12,10 +12,10 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
-from .config import load_scenario
-from .errors import ConfigError
-from .schema import MAX_SEED
-from .timebase import MONTH_DAYS
+from .config.errors import ConfigError
+from .config.scenario import load_scenario
+from .config.schema import MAX_SEED
+from .config.timebase import MONTH_DAYS
 
 EXIT_BAD_INPUT = 2
 
@@ -76,7 +76,7 @@ def _load(path: str, **overrides: object):
 
 def _check_outputs(scenarios: list, files: tuple[str | None, ...] = (), folders: tuple[str | None, ...] = (), inputs: tuple[str, ...] = ()) -> None:
     """Refuse, before anything runs, outputs over an input, inside the configuration tree, or unwritable."""
-    from .output import OutputError, check_output
+    from .dataset.output import OutputError, check_output
 
     every_input = [*inputs, *(f for sc in scenarios for f in sc.input_files)]
     config_files = [f for sc in scenarios for f in sc.config_files]
@@ -126,7 +126,7 @@ def main(verbose: bool = False, quiet: bool = False) -> None:
     # `python -m`: from the current folder too (an installed console script leaves it out).
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    from .output import exit_on_sigterm
+    from .dataset.output import exit_on_sigterm
 
     exit_on_sigterm()  # a terminated command removes its temporary files like an interrupted one
 
@@ -158,11 +158,11 @@ def run(
     from the policies, not from chance. With --replicates, --workers or --scheduler the runs go to
     Dask (a local cluster by default) and the dataset gains a `replicate` dimension.
     """
-    from .analysis import format_summary, summary_table
-    from .model import EngineLimitError, HousingModel
-    from .output import save_dataset
-    from .report import attach_inputs
-    from .run import combine_scenarios
+    from .analysis.indicators import format_summary, summary_table
+    from .analysis.run import combine_scenarios
+    from .dataset.inputs import attach_inputs
+    from .dataset.output import save_dataset
+    from .engine.model import EngineLimitError, HousingModel
 
     if trajectories and (len(scenarios) > 1 or replicates or workers or scheduler):
         _fail("--trajectories records one run: give a single scenario, without --replicates, --workers or --scheduler")
@@ -173,8 +173,8 @@ def run(
     if until is not None:
         years = loaded[0].years  # the runs on Dask are given the horizon in years
     if scale is not None:
-        from .config import check_run_size
-        from .scaling import scale_scenario
+        from .analysis.scaling import scale_scenario
+        from .config.scenario import check_run_size
 
         loaded = [scale_scenario(sc, scale) for sc in loaded]
         try:
@@ -185,7 +185,7 @@ def run(
     ensemble = bool(replicates or workers or scheduler)
     _check_outputs(loaded, files=(out, trajectories), folders=(charts, (runs_dir or f"{out}.runs") if ensemble else None))
     if charts:
-        from .output import OutputError, check_chart_folder
+        from .dataset.output import OutputError, check_chart_folder
 
         try:
             check_chart_folder(charts)
@@ -193,15 +193,15 @@ def run(
             _fail(str(exc))
     run_seed = loaded[0].seed if seed is None else seed
     if replicates or workers or scheduler:
-        from .ensemble import plan_runs
+        from .analysis.ensemble import plan_runs
 
         specs = plan_runs(scenarios, seed=run_seed, replicates=replicates, years=years, snapshots=snapshots)
         ds = _run_ensemble(specs, out, runs_dir, workers, scheduler)
-        from .compare import comparison_table, format_comparison
+        from .analysis.compare import comparison_table, format_comparison
 
         click.echo(format_comparison(comparison_table(ds), lang))
         if charts:
-            from .plotting import write_charts
+            from .presentation.plotting import write_charts
 
             paths = write_charts(ds, charts, lang=lang)
             click.echo(f"Wrote {len(paths)} charts to {charts}", err=True)
@@ -233,7 +233,7 @@ def run(
         sys.exit(130)
     click.echo(f"Wrote {out}", err=True)
     if trajectories:
-        from .trajectories import save_trajectories, trajectory_table
+        from .dataset.trajectories import save_trajectories, trajectory_table
 
         moves = model.moves
         assert moves is not None  # the model was built with trajectories=True
@@ -244,7 +244,7 @@ def run(
             click.echo(f"\n[{data.attrs['scenario']}]")
         click.echo(format_summary(summary_table(data), lang))
     if charts:
-        from .plotting import write_charts
+        from .presentation.plotting import write_charts
 
         paths = write_charts(ds, charts, lang=lang)
         click.echo(f"Wrote {len(paths)} charts to {charts}", err=True)
@@ -271,8 +271,8 @@ def warmup() -> None:
 
 def _run_ensemble(specs, out: str, runs_dir: str | None, workers: int | None, scheduler: str | None):
     """Run an ensemble on Dask, write the combined dataset; exit 1 after writing if runs failed."""
-    from .ensemble import SharedFolderError, run_ensemble
-    from .output import save_dataset
+    from .analysis.ensemble import SharedFolderError, run_ensemble
+    from .dataset.output import save_dataset
 
     runs_dir = runs_dir or f"{out}.runs"
     click.echo(f"{len(specs)} runs on {'the cluster at ' + scheduler if scheduler else 'a local Dask cluster'}; finished runs kept in {runs_dir}", err=True)
@@ -346,7 +346,7 @@ def sweep(scenario: str, vary: tuple[str, ...], lhs: int | None, replicates: int
     Grid parameters become dimensions of the dataset; Latin hypercube points are indexed by a
     `run` dimension with the parameters as coordinates. An interrupted sweep resumes.
     """
-    from .ensemble import latin_hypercube, plan_runs
+    from .analysis.ensemble import latin_hypercube, plan_runs
 
     grid, ranges = _parse_vary(vary)
     if lhs and grid:
@@ -377,9 +377,11 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
     means of the month ends, flows and costs per year; default: the last 12 months) and their
     difference from the baseline, with the 10-90 % band over replicates; prints the table, saves
     it as CSV and draws a chart."""
-    from .analysis import parse_period
-    from .compare import comparison_table, format_comparison, plot_comparison
-    from .output import open_results, write_atomic
+    from .analysis.compare import comparison_table, format_comparison
+    from .analysis.indicators import parse_period
+    from .config.files import write_atomic
+    from .dataset.output import open_results
+    from .presentation.plotting import plot_comparison
 
     try:
         months = parse_period(period) if period is not None else None
@@ -410,11 +412,11 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
     fmt = Path(chart_path).suffix.lstrip(".") or "png"
     write_atomic(chart_path, lambda tmp: fig.savefig(tmp, format=fmt))
     click.echo(format_comparison(table, lang))
-    from .compare import meanfield_table
+    from .analysis.compare import meanfield_table
 
     mf = meanfield_table(ds) if len(set(table.scenario)) == len(set(ds["scenario"].values.tolist() if "scenario" in ds.dims else [0])) else None
     if mf is not None:
-        click.echo("\nMean-field approximation at the horizon (lda_sim.meanfield; no policies, no mobility):")
+        click.echo("\nMean-field approximation at the horizon (lda_sim.analysis.meanfield; no policies, no mobility):")
         for row in mf.itertuples():
             click.echo(f"  {row.scenario} / {row.territory}: street {row.street_persons:,.0f} persons, sheltered {row.sheltered_persons:,.0f}")
     click.echo(f"Wrote {csv_path} and {chart_path}", err=True)
@@ -422,9 +424,9 @@ def compare(results: str, baseline: str | None, csv_path: str | None, chart_path
 
 def _compare_plan(ds, stem: str, csv_path: str | None, chart_path: str | None) -> None:
     """`compare` on a plan file: the candidates, their probability, interval, cost and indicator band."""
-    from .compare import format_plan
-    from .output import write_atomic
-    from .planning import plot_plan
+    from .analysis.compare import format_plan
+    from .analysis.planning import plot_plan
+    from .config.files import write_atomic
 
     csv_path = csv_path or f"{stem}.compare.csv"
     chart_path = chart_path or f"{stem}.compare.png"
@@ -466,7 +468,7 @@ def validate(scenario: str, strict: bool) -> None:
 @click.argument("kind", type=click.Choice(["scenario", "pathway", "territory"]), default="scenario")
 def schema(kind: str) -> None:
     """Print the JSON Schema of a configuration file (scenario, pathway or territory)."""
-    from .schema import all_schemas
+    from .config.schema import all_schemas
 
     click.echo(json.dumps(all_schemas()[kind], indent=2, ensure_ascii=False))
 
@@ -481,7 +483,7 @@ def schema(kind: str) -> None:
 def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[str, ...], territories: tuple[str, ...]) -> None:
     """Draw the chart set of a RESULTS file: scenario comparison, key indicators, costs, and per
     territory occupancy, flows between states, waiting times and their distribution, capacities."""
-    from .plotting import chart_notes, write_charts
+    from .presentation.plotting import chart_notes, write_charts
 
     _check_outputs([], folders=(out,), inputs=(results,))
     ds = _open_results(results)
@@ -498,7 +500,7 @@ def plot(results: str, out: str, lang: str, period: str | None, formats: tuple[s
 
 def _open_results(results: str):
     """Load a results file, or stop with a one-line error."""
-    from .output import open_results
+    from .dataset.output import open_results
 
     if not Path(results).is_file():
         _fail(f"{results}: file not found")
@@ -525,7 +527,8 @@ def report(results: str, out: str, lang: str, period: str | None, scenario_files
     indicators per territory and scenario, every chart embedded, the input assumptions with their
     sources), or with --format pptx the slides: title, key messages, limits, one chart per slide
     with its caption, the summary table."""
-    from .report import inputs_for, write_report
+    from .dataset.inputs import inputs_for
+    from .presentation.report import write_report
 
     _check_outputs([], files=(out,), inputs=(results, *scenario_files))
     ds = _open_results(results)
@@ -538,7 +541,7 @@ def report(results: str, out: str, lang: str, period: str | None, scenario_files
     fmt = fmt or ("pptx" if out.lower().endswith(".pptx") else "html")
     try:
         if fmt == "pptx":
-            from .slides import write_slides
+            from .presentation.slides import write_slides
 
             path = write_slides(ds, out, lang=lang, period=period, territories=territories or None, progress=_progress)
         else:
@@ -570,7 +573,7 @@ def calibrate(
     to <target> = <observed> (<source>)'), a calibrated scenario (--out) pointing at them, and a
     fit report (target, simulated, relative error), which is also printed.
     """
-    from .calibration import CalibrationError, Calibrator
+    from .analysis.calibration import CalibrationError, Calibrator
 
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()] if seeds else None
@@ -622,7 +625,7 @@ def app(port: int, scenarios_dir: str | None, years: float, replicates: int, wor
 
     if importlib.util.find_spec("solara") is None:
         _fail("the dashboard needs Solara: pip install -e '.[app]'")
-    from .dashboard import default_scenarios_folder, list_scenarios
+    from .presentation.dashboard import default_scenarios_folder, list_scenarios
 
     folder = Path(scenarios_dir) if scenarios_dir else default_scenarios_folder()
     try:
@@ -633,7 +636,7 @@ def app(port: int, scenarios_dir: str | None, years: float, replicates: int, wor
                LDA_SIM_APP_REPLICATES=str(replicates))
     if workers:
         env["LDA_SIM_APP_WORKERS"] = str(workers)
-    command = [sys.executable, "-m", "solara", "run", "lda_sim.app", "--host", "127.0.0.1", "--port", str(port), "--no-open", "--production"]
+    command = [sys.executable, "-m", "solara", "run", "lda_sim.presentation.app", "--host", "127.0.0.1", "--port", str(port), "--no-open", "--production"]
     click.echo(f"lda-sim app: serving on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     sys.stderr.flush()
     os.execve(sys.executable, command, env)  # the server replaces this process: signals reach it directly
@@ -655,9 +658,9 @@ def app(port: int, scenarios_dir: str | None, years: float, replicates: int, wor
 def plan_command(scenario: str, target: str, levers: tuple[str, ...], confidence: float, replicates: int, seed: int | None,
                  cost_items: tuple[str, ...], out: str | None, chart: str | None, no_meanfield: bool, workers: int | None, scheduler: str | None) -> None:
     """Find the least-cost lever values for which --target holds with probability --confidence
-    (stochastic bisection for one lever, a cost-weighted search for several; see lda_sim.planning)."""
-    from .planning import PlanError, plan, plot_plan
-    from .targets import TargetError
+    (stochastic bisection for one lever, a cost-weighted search for several; see lda_sim.analysis.planning)."""
+    from .analysis.planning import PlanError, plan, plot_plan
+    from .analysis.targets import TargetError
 
     costs = {}
     for item in cost_items:
@@ -677,7 +680,7 @@ def plan_command(scenario: str, target: str, levers: tuple[str, ...], confidence
     click.echo(result.summary())
     ds = result.to_dataset()
     if out:
-        from .output import save_dataset
+        from .dataset.output import save_dataset
 
         save_dataset(ds, out)
         click.echo(f"Wrote {out}", err=True)
@@ -702,10 +705,10 @@ def plan_command(scenario: str, target: str, levers: tuple[str, ...], confidence
 def sensitivity_command(scenario: str, method: str, params: tuple[str, ...], outputs: tuple[str, ...], trajectories: int, samples: int,
                         replicates: int, seed: int | None, workers: int, scheduler: str | None, csv_path: str | None, chart: str | None) -> None:
     """Global sensitivity of --output indicators to --param ranges (SALib Morris or Sobol, runs on Dask)."""
-    from .output import write_atomic
-    from .planning import PlanError
-    from .sensitivity import sensitivity, tornado
-    from .targets import TargetError
+    from .analysis.planning import PlanError
+    from .analysis.sensitivity import sensitivity, tornado
+    from .analysis.targets import TargetError
+    from .config.files import write_atomic
 
     _load(scenario)
     try:

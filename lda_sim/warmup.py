@@ -25,11 +25,11 @@ def is_compiled() -> bool:
 
 def compile_engine() -> float:
     """Compile (or load) every kernel function; return the seconds it took."""
-    from .allocation import fcfs
-    from .config import load_scenario
+    from .analysis.validation import write_one_queue_config
+    from .config.scenario import load_scenario
+    from .engine.allocation import fcfs
     from .engine.build import LAW_FIELDS
-    from .model import HousingModel
-    from .validation import write_one_queue_config
+    from .engine.model import HousingModel
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:

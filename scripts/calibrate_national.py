@@ -35,10 +35,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_national  # noqa: E402
 
-from lda_sim.config import load_scenario  # noqa: E402
-from lda_sim.model import HousingModel  # noqa: E402
-from lda_sim.output import write_atomic  # noqa: E402
-from lda_sim.scaling import scale_scenario  # noqa: E402
+from lda_sim.analysis.scaling import scale_scenario  # noqa: E402
+from lda_sim.config.files import write_atomic  # noqa: E402
+from lda_sim.config.scenario import load_scenario  # noqa: E402
+from lda_sim.engine.model import HousingModel  # noqa: E402
 
 STEP_BOUNDS = (0.5, 2.0)
 FACTOR_BOUNDS = (0.1, 10.0)

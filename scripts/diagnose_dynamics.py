@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 
 from lda_sim import HousingModel, load_scenario
-from lda_sim.trajectories import spells, trajectory_table
+from lda_sim.dataset.trajectories import spells, trajectory_table
 
 
 def main() -> None:

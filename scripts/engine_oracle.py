@@ -40,9 +40,9 @@ CASES = [
 
 def run_all(out: Path, only: list[str]) -> None:
     import lda_sim
-    from lda_sim.config import load_scenario
-    from lda_sim.model import HousingModel
-    from lda_sim.output import save_dataset
+    from lda_sim.config.scenario import load_scenario
+    from lda_sim.dataset.output import save_dataset
+    from lda_sim.engine.model import HousingModel
 
     sys.path.insert(0, str(ROOT))
     out.mkdir(parents=True, exist_ok=True)
@@ -52,7 +52,7 @@ def run_all(out: Path, only: list[str]) -> None:
             continue
         scenario = load_scenario(ROOT / path, years=years, seed=seed)
         if scale is not None:
-            from lda_sim.scaling import scale_scenario
+            from lda_sim.analysis.scaling import scale_scenario
 
             scenario = scale_scenario(scenario, scale)
         started = time.perf_counter()
@@ -63,7 +63,7 @@ def run_all(out: Path, only: list[str]) -> None:
         ds.attrs.pop("lda_sim_version", None)
         save_dataset(ds, out / f"{name}.nc")
         if trajectories:
-            from lda_sim.trajectories import trajectory_table
+            from lda_sim.dataset.trajectories import trajectory_table
 
             trajectory_table(model).to_pickle(out / f"{name}.trajectories.pkl")
         print(f"{name}: {model.events_processed:,} events, {elapsed:.2f} s", flush=True)
@@ -81,7 +81,7 @@ def compare(a: Path, b: Path) -> int:
             print(f"{fa.name}: missing in {b}")
             bad += 1
             continue
-        # time_bnds is CF metadata written with the file (lda_sim.cf), not a result of the engine
+        # time_bnds is CF metadata written with the file (lda_sim.dataset.cf), not a result of the engine
         da, db = (xr.open_dataset(f).load().drop_vars("time_bnds", errors="ignore") for f in (fa, fb))
         diffs = []
         for v in sorted(set(da.variables) | set(db.variables)):

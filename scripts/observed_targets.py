@@ -6,7 +6,7 @@
 
 Runs every scenario named in the targets table (``configs/validation/observed_targets.csv``) over
 R replicates, seeded as ``lda-sim run --replicates R`` (seeds derived from the scenario's seed),
-computes each indicator (``lda_sim.observed.INDICATORS``) replicate by replicate, and writes the
+computes each indicator (``lda_sim.analysis.observed.INDICATORS``) replicate by replicate, and writes the
 section: observed value, model mean, 10-90% band over replicates, tolerance, pass or fail, or "not
 computed" when the dataset does not yet record what an indicator needs. With ``--validation`` the
 section replaces the one between the ``observed-targets`` markers of that file (or is appended).
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lda_sim.observed import as_rows, evaluate, insert_section, markdown_section, read_targets, run_targets  # noqa: E402
+from lda_sim.analysis.observed import as_rows, evaluate, insert_section, markdown_section, read_targets, run_targets  # noqa: E402
 
 TARGETS = ROOT / "configs" / "validation" / "observed_targets.csv"
 

@@ -13,9 +13,9 @@ import yaml
 from click.testing import CliRunner
 
 import lda_sim
-from lda_sim.cf import cf_metadata
 from lda_sim.cli import main
-from lda_sim.output import open_results
+from lda_sim.dataset.cf import cf_metadata
+from lda_sim.dataset.output import open_results
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -26,7 +26,7 @@ CLI_ONLY_ATTRS = {"inputs", "sources"}
 
 def assert_same_results(cli: xr.Dataset, api: xr.Dataset) -> None:
     """Same variables, coordinates, values, variable attributes and run attributes (the file's
-    metadata are the CF ones, lda_sim.cf.cf_metadata, read back without the month bounds)."""
+    metadata are the CF ones, lda_sim.dataset.cf.cf_metadata, read back without the month bounds)."""
     api = cf_metadata(api).drop_vars("time_bnds")
     assert set(cli.data_vars) == set(api.data_vars)
     assert set(cli.coords) == set(api.coords)
@@ -43,8 +43,8 @@ def test_public_names_resolve() -> None:
     assert lda_sim.__version__
     for name in lda_sim.__all__:
         assert getattr(lda_sim, name) is not None, name
-    assert lda_sim.HousingModel is __import__("lda_sim.model", fromlist=["HousingModel"]).HousingModel
-    assert lda_sim.run_ensemble is __import__("lda_sim.ensemble", fromlist=["run_ensemble"]).run_ensemble
+    assert lda_sim.HousingModel is __import__("lda_sim.engine.model", fromlist=["HousingModel"]).HousingModel
+    assert lda_sim.run_ensemble is __import__("lda_sim.analysis.ensemble", fromlist=["run_ensemble"]).run_ensemble
     assert set(lda_sim.__all__) == {"__version__", *lda_sim._EXPORTS} and set(lda_sim.__all__) <= set(dir(lda_sim))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         lda_sim.nope  # noqa: B018
@@ -52,7 +52,7 @@ def test_public_names_resolve() -> None:
 
 def test_import_is_light() -> None:
     """``import lda_sim`` loads no model code: the public names are imported on first use."""
-    code = "import sys, lda_sim; print(sorted(m for m in ('mesa', 'xarray', 'lda_sim.model') if m in sys.modules))"
+    code = "import sys, lda_sim; print(sorted(m for m in ('mesa', 'xarray', 'lda_sim.engine.model') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -120,7 +120,7 @@ def test_api_reference_builds(tmp_path: Path) -> None:
     index = (out / "lda_sim.html").read_text(encoding="utf-8")
     for name in ("load_scenario", "HousingModel", "run_scenario", "Policy", "Household", "run_ensemble"):
         assert name in index
-    for module in ("model", "trajectories", "policies", "allocation", "ensemble"):
+    for module in ("engine/model", "dataset/trajectories", "engine/policies", "config/policies", "engine/allocation", "analysis/ensemble", "config/scenario"):
         assert (out / "lda_sim" / f"{module}.html").is_file(), module
 
 

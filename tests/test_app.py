@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lda_sim import dashboard as dash
-from lda_sim.config import load_scenario
-from lda_sim.output import open_results
+from lda_sim.config.scenario import load_scenario
+from lda_sim.dataset.output import open_results
+from lda_sim.presentation import dashboard as dash
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "configs" / "scenarios" / "baseline.yaml"

@@ -35,3 +35,11 @@ def test_no_import_cycle() -> None:
     )
     cycles = [c for c in nx.strongly_connected_components(edges) if len(c) > 1]
     assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_rule_names_of_the_configuration_are_the_rules_of_the_engine() -> None:
+    """The configuration checks rule names against its own list (it does not import the engine)."""
+    from lda_sim.config.rules import BUILT_IN_RULES
+    from lda_sim.engine.allocation import PRIORITY_RULES
+
+    assert set(PRIORITY_RULES) == set(BUILT_IN_RULES)

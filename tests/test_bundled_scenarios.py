@@ -1,5 +1,5 @@
 """The bundled scenarios are true to their names (issue 14): each does what its description says,
-with the levers of lda_sim.policies, and every number carries a source or an assumption."""
+with the levers of lda_sim.engine.policies, and every number carries a source or an assumption."""
 
 from __future__ import annotations
 

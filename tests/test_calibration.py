@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from lda_sim.calibration import (
+from lda_sim.analysis.calibration import (
     FITTED_PREFIX,
     CalibrationError,
     Calibrator,
@@ -19,7 +19,7 @@ from lda_sim.calibration import (
     replace_nodes,
 )
 from lda_sim.cli import main
-from lda_sim.config import load_scenario
+from lda_sim.config.scenario import load_scenario
 
 HEADER = "territory,target,statistic,observed,unit,year,source,note,parameter,lower,upper,weight\n"
 
@@ -174,7 +174,7 @@ def test_cli_calibrate_bad_targets_exit_2(small_scenario_path: Path, tmp_path: P
 
 
 def test_evaluate_targets_checks_a_scenario_without_fitting(small_scenario_path: Path, tmp_path: Path) -> None:
-    from lda_sim.calibration import evaluate_targets
+    from lda_sim.analysis.calibration import evaluate_targets
 
     targets = _targets(
         tmp_path,

@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 
 import lda_sim
-from lda_sim.cf import CONVENTIONS, COUNT_UNITS, MEANS, STOCKS, SUMS, cf_metadata
-from lda_sim.output import open_results, save_dataset
+from lda_sim.dataset.cf import CONVENTIONS, COUNT_UNITS, MEANS, STOCKS, SUMS, cf_metadata
+from lda_sim.dataset.output import open_results, save_dataset
 
 SMALL = Path(__file__).parent / "data" / "scenario_small.yaml"
 

@@ -18,8 +18,8 @@ from click.testing import CliRunner, Result
 
 from lda_sim import __version__
 from lda_sim.cli import main
-from lda_sim.plotting import PER_RUN_CHARTS
-from lda_sim.schema import all_schemas
+from lda_sim.config.schema import all_schemas
+from lda_sim.presentation.plotting import PER_RUN_CHARTS
 
 ERROR_PREFIX = "lda-sim: error: "
 

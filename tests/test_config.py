@@ -9,11 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lda_sim import config as config_module
-from lda_sim.config import load_scenario, load_yaml_file
-from lda_sim.errors import ConfigError
-from lda_sim.overrides import Overrides
-from lda_sim.schema import all_schemas
+from lda_sim.config import scenario as config_module
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.overrides import Overrides
+from lda_sim.config.scenario import load_scenario, load_yaml_file
+from lda_sim.config.schema import all_schemas
 
 SCENARIO, PATHWAY, TERRITORY = "scenario_small.yaml", "pathway_small.yaml", "territory_small.yaml"
 
@@ -654,6 +654,28 @@ def test_a_validated_file_is_validated_again_when_an_override_changes_it(make_co
     load_scenario(path)  # the territory is now known valid
     with pytest.raises(ConfigError, match="places"):
         load_scenario(path, overrides=Overrides({"territory.town.states.shelter.places": -5}))
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "interrupted"])
+def test_a_failed_cache_write_leaves_no_temporary_file(
+    make_config: Callable[..., Path], fresh_cache: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException,
+) -> None:
+    """A cache entry that cannot be moved into place (a full disk; Ctrl-C) leaves neither the entry
+    nor its temporary file behind: a failed write is skipped, an interruption goes through."""
+    territory = make_config().parent / "territory_small.yaml"
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise failure
+
+    with monkeypatch.context() as patched:
+        patched.setattr("os.replace", fail)
+        if isinstance(failure, OSError):
+            load_yaml_file(territory)
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                load_yaml_file(territory)
+    assert not list(fresh_cache.glob("yaml/*.pickle"))
+    assert not [p for p in fresh_cache.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_a_damaged_cache_entry_is_parsed_again(make_config: Callable[..., Path], fresh_cache: Path) -> None:

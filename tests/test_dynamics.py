@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lda_sim import HousingModel, load_scenario
-from lda_sim.trajectories import trajectory_table
+from lda_sim.dataset.trajectories import trajectory_table
 
 PATHWAY = """
 pathway:

@@ -10,8 +10,8 @@ import xarray as xr
 import yaml
 from click.testing import CliRunner
 
+from lda_sim.analysis.ensemble import RunSpec, latin_hypercube, plan_runs, replicate_seeds, run_ensemble, run_one, summarise_replicates
 from lda_sim.cli import main
-from lda_sim.ensemble import RunSpec, latin_hypercube, plan_runs, replicate_seeds, run_ensemble, run_one, summarise_replicates
 
 DATA = Path(__file__).parent / "data"
 SMALL = str(DATA / "scenario_small.yaml")
@@ -154,9 +154,9 @@ def test_cli_run_with_replicates_and_sweep(scheduler: str, tmp_path: Path) -> No
 
 
 def test_a_worker_loads_a_scenario_once_for_its_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lda_sim.ensemble as ensemble
-    from lda_sim.config import load_scenario
-    from lda_sim.run import run_scenario
+    import lda_sim.analysis.ensemble as ensemble
+    from lda_sim.analysis.run import run_scenario
+    from lda_sim.config.scenario import load_scenario
 
     calls = []
     real = ensemble.load_scenario

@@ -12,12 +12,12 @@ import xarray as xr
 import yaml
 from click.testing import CliRunner
 
-from lda_sim.analysis import persons_in
+from lda_sim.analysis.indicators import persons_in
+from lda_sim.analysis.run import run_scenario
 from lda_sim.cli import main
-from lda_sim.config import load_scenario
-from lda_sim.errors import ConfigError
-from lda_sim.run import run_scenario
-from lda_sim.trajectories import monthly_states, run_trajectories
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.scenario import load_scenario
+from lda_sim.dataset.trajectories import monthly_states, run_trajectories
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -148,7 +148,7 @@ def _scenario(tmp_path: Path, **settings: object) -> Path:
     [
         ({"household": "examples.nowhere:ReluctantHousehold"}, "scenario.household", "cannot import"),
         ({"household": "examples.extensions:Reluctant"}, "scenario.household", "cannot import"),
-        ({"household": "examples.extensions:WinterPlan"}, "scenario.household", "not a subclass of lda_sim.households.Household"),
+        ({"household": "examples.extensions:WinterPlan"}, "scenario.household", "not a subclass of lda_sim.engine.households.Household"),
         ({"policies": [{"type": "examples.extensions:SummerPlan", "start": "2025-01"}]}, "scenario.policies[0].type", "cannot import"),
         ({"policies": [{"type": "examples.extensions:ReluctantHousehold", "start": "2025-01"}]}, "scenario.policies[0].type", "not a subclass"),
         ({"policies": [{"type": "examples.extensions:WinterPlan", "start": "2025-01", "places": -5}]}, "scenario.policies[0].places", "positive whole number"),

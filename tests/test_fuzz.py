@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lda_sim.config import load_scenario
-from lda_sim.errors import ConfigError
-from lda_sim.model import HousingModel
-from lda_sim.scaling import scale_scenario
+from lda_sim.analysis.scaling import scale_scenario
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.scenario import load_scenario
+from lda_sim.engine.model import HousingModel
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 TARGETS = ("scenarios/baseline.yaml", "pathways/france.yaml", "territories/lyon.yaml", "territories/aix-marseille-provence.yaml")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lda_sim.config import load_scenario
-from lda_sim.model import HousingModel
-from lda_sim.survival import kaplan_meier
-from lda_sim.timebase import MONTH_DAYS
+from lda_sim.config.scenario import load_scenario
+from lda_sim.config.timebase import MONTH_DAYS
+from lda_sim.engine.model import HousingModel
+from lda_sim.engine.survival import kaplan_meier
 
 # --- the estimator ------------------------------------------------------------------------------
 #: Freireich et al. (1963), 6-MP arm, as in Kleinbaum & Klein, Survival Analysis, and Collett:
@@ -114,7 +114,7 @@ def test_diverted_households_count_as_housed_at_once(make_config) -> None:
 
     path = make_config(scenario=scenario, pathway=pathway, territory=territory)
     ds = _run(path, years=1)
-    from lda_sim.analysis import housed_flow
+    from lda_sim.analysis.indicators import housed_flow
 
     diverted = int(ds.diverted.sum())
     assert diverted > 50
@@ -140,7 +140,7 @@ def test_compare_reads_a_period_end_to_end(tmp_path, small_scenario_path) -> Non
     from click.testing import CliRunner
 
     from lda_sim.cli import main
-    from lda_sim.output import open_results
+    from lda_sim.dataset.output import open_results
 
     out = tmp_path / "run.nc"
     ran = CliRunner().invoke(main, ["run", str(small_scenario_path), "--years", "2", "--out", str(out), "--lang", "en"])
@@ -165,7 +165,7 @@ def test_compare_reads_a_period_end_to_end(tmp_path, small_scenario_path) -> Non
 
 # --- costs by need and production costs -----------------------------------------------------------
 def test_street_cost_by_needs_charges_the_reference_person_only(make_config) -> None:
-    from lda_sim.analysis import total_cost
+    from lda_sim.analysis.indicators import total_cost
 
     def territory(d):
         d["population"]["needs"] = {"low": 0.0, "medium": 0.0, "high": 1.0}
@@ -183,7 +183,7 @@ def test_street_cost_by_needs_charges_the_reference_person_only(make_config) -> 
 
 
 def test_units_delivered_by_production_carry_their_cost(make_config) -> None:
-    from lda_sim.analysis import total_cost
+    from lda_sim.analysis.indicators import total_cost
 
     def scenario(d):
         d["scenario"]["policies"] = [{"type": "production", "state": "housing", "start": "2025-01", "units_per_year": 24,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from lda_sim.output import open_results
+from lda_sim.dataset.output import open_results
 
 SMALL = Path(__file__).parent / "data" / "scenario_small.yaml"
 OLD = b"old results, to be replaced only whole"

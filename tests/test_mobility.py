@@ -11,10 +11,10 @@ import xarray as xr
 import yaml
 from conftest import territory_balance
 
-from lda_sim.config import load_scenario
-from lda_sim.errors import ConfigError
-from lda_sim.mobility import great_circle_km
-from lda_sim.run import run_scenario
+from lda_sim.analysis.run import run_scenario
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.mobility import great_circle_km
+from lda_sim.config.scenario import load_scenario
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 BASELINE = CONFIGS / "scenarios" / "baseline.yaml"
@@ -171,7 +171,7 @@ def test_bad_mobility_settings_name_the_field(tmp_path: Path, change: dict[str, 
 
 
 def test_migration_chart_shows_the_moves(linked: xr.Dataset) -> None:
-    from lda_sim.plotting import chart_set, plot_migration
+    from lda_sim.presentation.plotting import chart_set, plot_migration
 
     assert [c.name for c in chart_set(linked) if c.kind == "migration"] == ["migration"]
     moves = linked.migration.sum("time")
@@ -186,7 +186,7 @@ def test_migration_chart_shows_the_moves(linked: xr.Dataset) -> None:
 
 
 def test_validation_conservation_counts_migration(linked: xr.Dataset) -> None:
-    from lda_sim.validation import check_conservation
+    from lda_sim.analysis.validation import check_conservation
 
     results = check_conservation(linked)
     assert len(results) == 4 and all(r.passed for r in results)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lda_sim.config import load_scenario
-from lda_sim.model import HousingModel
-from lda_sim.run import run_scenario
-from lda_sim.timebase import MONTH_DAYS
-from lda_sim.validation import write_one_queue_config
+from lda_sim.analysis.run import run_scenario
+from lda_sim.analysis.validation import write_one_queue_config
+from lda_sim.config.scenario import load_scenario
+from lda_sim.config.timebase import MONTH_DAYS
+from lda_sim.engine.model import HousingModel
 
 DATA = Path(__file__).parent / "data"
 CONFIGS = Path(__file__).parent.parent / "configs"
@@ -164,7 +164,7 @@ def test_littles_law_on_a_stationary_queue(tmp_path: Path) -> None:
 )
 def test_initial_stays_are_length_biased(law_spec: dict) -> None:
     """The stay in progress of someone present on a given day has mean E[X^2] / E[X]."""
-    from lda_sim.laws import make_law
+    from lda_sim.config.laws import make_law
 
     law = make_law(law_spec)
     rng = np.random.default_rng(5)
@@ -174,7 +174,7 @@ def test_initial_stays_are_length_biased(law_spec: dict) -> None:
 
 
 def test_an_absurd_inflow_stops_with_a_clear_error(tmp_path: Path) -> None:
-    from lda_sim.model import EngineLimitError
+    from lda_sim.engine.model import EngineLimitError
 
     scenario = write_one_queue_config(tmp_path, places=10, arrivals_per_year=9e5, mean_stay_days=30.0, seed=1)  # under the load-time bound
     model = HousingModel(load_scenario(scenario, years=1), max_households=20_000)

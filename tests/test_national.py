@@ -13,9 +13,9 @@ import pytest
 import xarray as xr
 from conftest import territory_balance
 
-from lda_sim.config import Scenario, load_scenario
-from lda_sim.model import HousingModel
-from lda_sim.scaling import scale_scenario
+from lda_sim.analysis.scaling import scale_scenario
+from lda_sim.config.scenario import Scenario, load_scenario
+from lda_sim.engine.model import HousingModel
 
 ROOT = Path(__file__).parent.parent
 NATIONAL = ROOT / "configs" / "scenarios" / "national.yaml"

@@ -15,8 +15,8 @@ import pytest
 from nbclient import NotebookClient
 
 import lda_sim
-from lda_sim.analysis import summary_table
-from lda_sim.output import open_results
+from lda_sim.analysis.indicators import summary_table
+from lda_sim.dataset.output import open_results
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

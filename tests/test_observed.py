@@ -1,4 +1,4 @@
-"""Observed targets (lda_sim.observed, scripts/observed_targets.py): rows pass inside their
+"""Observed targets (lda_sim.analysis.observed, scripts/observed_targets.py): rows pass inside their
 tolerance and fail outside it, a missing variable gives 'not computed', replicates are seeded as
 ``lda-sim run --replicates``."""
 
@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 import yaml
 
-from lda_sim.ensemble import replicate_seeds
-from lda_sim.observed import (
+from lda_sim.analysis.ensemble import replicate_seeds
+from lda_sim.analysis.observed import (
     END_MARK,
     INDICATORS,
     START_MARK,
@@ -146,7 +146,7 @@ def test_bundled_targets_name_known_scenarios_territories_and_sources() -> None:
 
 
 def test_a_section_is_carried_over_and_placed_before_reproducing() -> None:
-    from lda_sim.observed import kept_section
+    from lda_sim.analysis.observed import kept_section
 
     doc = "# V\n\n## 5. Calibration\n\ntext\n\n## Reproducing\n\ncode\n"
     placed = insert_section(doc, "## Observed targets\n\nrows")

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from lda_sim import HousingModel, load_scenario
-from lda_sim.config import load_pathway
-from lda_sim.errors import ConfigError
-from lda_sim.pathway import Pathway
-from lda_sim.provenance import Provenance
-from lda_sim.trajectories import trajectory_table
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.pathway import Pathway
+from lda_sim.config.provenance import Provenance
+from lda_sim.config.scenario import load_pathway
+from lda_sim.dataset.trajectories import trajectory_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

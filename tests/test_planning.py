@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from lda_sim import load_scenario
+from lda_sim.analysis.meanfield import meanfield
+from lda_sim.analysis.planning import Lever, PlanError, plan, price_lever, wilson
+from lda_sim.analysis.run import run_scenario
+from lda_sim.analysis.targets import Indicator, Target, TargetError
+from lda_sim.analysis.validation import erlang_c, write_one_queue_config
 from lda_sim.cli import main
-from lda_sim.meanfield import meanfield
-from lda_sim.planning import Lever, PlanError, plan, price_lever, wilson
-from lda_sim.run import run_scenario
-from lda_sim.targets import Indicator, Target, TargetError
-from lda_sim.validation import erlang_c, write_one_queue_config
 
 LOAD = 8.0  # arrivals per day x mean stay (days)
 STAY = 10.0
@@ -106,7 +106,7 @@ def test_plan_seeded_by_the_meanfield_and_cli(tmp_path: Path) -> None:
                                     "--cost", "territory.q.states.shelter.places=10000", "--out", str(out), "--chart", str(chart)])
     assert res.exit_code == 0, res.output
     expected = _erlang_answer(0.85)  # 12
-    from lda_sim.output import open_results
+    from lda_sim.dataset.output import open_results
 
     ds = open_results(out)
     found = float(ds.lever_value.isel(evaluation=int(ds.attrs["answer"]), lever=0))
@@ -187,8 +187,8 @@ def test_meanfield_matches_the_small_configuration(small_scenario_path: Path) ->
 
 def test_compare_reads_sweeps_and_replicate_sets(tmp_path: Path, small_scenario_path: Path) -> None:
     """`compare` on a sweep with replicates (a traceback before): one row per point, the band shown."""
-    from lda_sim.ensemble import combine, plan_runs, run_to_file
-    from lda_sim.output import save_dataset
+    from lda_sim.analysis.ensemble import combine, plan_runs, run_to_file
+    from lda_sim.dataset.output import save_dataset
 
     specs = plan_runs([str(small_scenario_path)], seed=1, replicates=2, years=1,
                       grid={"territory.town.states.shelter.places": [150, 250]})
@@ -212,7 +212,7 @@ def test_compare_reads_sweeps_and_replicate_sets(tmp_path: Path, small_scenario_
 
 def test_housed_within_12_months_rises_with_housing(make_config) -> None:
     """housed_12m reads the households' moves: more housing units, a larger share housed within a year."""
-    from lda_sim.planning import evaluate_run
+    from lda_sim.analysis.planning import evaluate_run
 
     text = "housed_12m in town over 2026-01:2026-06"
     few = evaluate_run(str(make_config()), 5, 1.5, {"territory.town.states.housing.units.large": 5}, text)
@@ -221,8 +221,8 @@ def test_housed_within_12_months_rises_with_housing(make_config) -> None:
 
 
 def test_compare_labels_latin_hypercube_points(tmp_path: Path, small_scenario_path: Path) -> None:
-    from lda_sim.compare import comparison_table
-    from lda_sim.ensemble import combine, latin_hypercube, plan_runs, run_to_file
+    from lda_sim.analysis.compare import comparison_table
+    from lda_sim.analysis.ensemble import combine, latin_hypercube, plan_runs, run_to_file
 
     rate = "territory.town.transitions.street->exit.rate_per_year"
     specs = plan_runs([str(small_scenario_path)], seed=1, years=1, samples=latin_hypercube({rate: (0.2, 1.0)}, 2, 1))
@@ -237,7 +237,7 @@ def test_plan_chart_draws_candidates_met_in_every_replicate() -> None:
     """A candidate met in all replicates has a Wilson upper bound a rounding below 1 (a crash before)."""
     import xarray as xr
 
-    from lda_sim.planning import plot_plan
+    from lda_sim.analysis.planning import plot_plan
 
     lo, hi = wilson(10, 10)
     ds = xr.Dataset(

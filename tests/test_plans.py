@@ -11,12 +11,12 @@ import xarray as xr
 import yaml
 from click.testing import CliRunner
 
+from lda_sim.analysis.run import run_scenario
 from lda_sim.cli import main
-from lda_sim.config import load_scenario
-from lda_sim.errors import ConfigError
-from lda_sim.model import HousingModel
-from lda_sim.run import run_scenario
-from lda_sim.timebase import MONTH_DAYS, day_of, end_of
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.scenario import load_scenario
+from lda_sim.config.timebase import MONTH_DAYS, day_of, end_of
+from lda_sim.engine.model import HousingModel
 from tests.test_cli import assert_one_line_error
 
 DATA = Path(__file__).parent / "data"
@@ -307,7 +307,7 @@ def test_snapshots_and_until_on_the_command_line_and_on_dask(tmp_path: Path) -> 
 
 
 def test_reports_say_the_new_levers_in_sentences() -> None:
-    from lda_sim.report import policy_sentence
+    from lda_sim.presentation.report import policy_sentence
 
     states = {"emergency_shelter": "Hébergement d'urgence", "hotel": "Hôtel"}
     assert policy_sentence({"type": "seasonal_capacity", "start": "2025-01", "state": "emergency_shelter", "places": 300}, "fr", states) == (
@@ -323,9 +323,9 @@ def test_reports_say_the_new_levers_in_sentences() -> None:
 
 
 def test_compare_and_charts_take_the_snapshot_dimension_as_part_of_a_run(tmp_path: Path) -> None:
-    from lda_sim.compare import comparison_table
-    from lda_sim.plotting import swept_parameters
-    from lda_sim.run import run_scenarios
+    from lda_sim.analysis.compare import comparison_table
+    from lda_sim.analysis.run import run_scenarios
+    from lda_sim.presentation.plotting import swept_parameters
 
     winter = scenario_with(tmp_path, "winter", {"type": "seasonal_capacity", "start": "2025-01", "state": "shelter", "places": 60})
     ds = run_scenarios([DATA / "scenario_small.yaml", winter], years=1, seed=3, snapshots=["2025-02-15", "2025-06-15"])

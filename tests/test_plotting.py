@@ -20,8 +20,9 @@ import xarray as xr
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from lda_sim import plotting
-from lda_sim.plotting import (
+from lda_sim.analysis.run import run_scenario
+from lda_sim.presentation import plotting
+from lda_sim.presentation.plotting import (
     FALLBACK_COLOURS,
     LABELS,
     STATE_COLOURS,
@@ -39,7 +40,6 @@ from lda_sim.plotting import (
     state_colours,
     write_charts,
 )
-from lda_sim.run import run_scenario
 
 SMALL = Path(__file__).parent / "data" / "scenario_small.yaml"
 FRENCH_DEFAULT_STATES = (
@@ -111,7 +111,7 @@ def test_unknown_states_get_distinct_deterministic_fallback_colours(ds: xr.Datas
 
 
 def test_fallback_colour_does_not_depend_on_the_process() -> None:
-    code = "from lda_sim.plotting import state_colour; print(state_colour('some_new_state'))"
+    code = "from lda_sim.presentation.plotting import state_colour; print(state_colour('some_new_state'))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
                          cwd=Path(__file__).parents[1])
@@ -551,7 +551,7 @@ def test_wait_classes_keep_every_household(ds: xr.Dataset) -> None:
 
 
 def test_histogram_quantile_interpolates_inside_bins() -> None:
-    from lda_sim.analysis import histogram_quantile
+    from lda_sim.analysis.indicators import histogram_quantile
 
     hist = xr.DataArray([0, 10, 10, 0], dims="wait_bin", coords={"wait_bin": [0.0, 10.0, 20.0, 40.0], "wait_bin_upper": ("wait_bin", [10.0, 20.0, 40.0, np.inf])})
     assert float(histogram_quantile(hist, 0.5)) == pytest.approx(20.0)
@@ -639,7 +639,7 @@ def test_cli_plot_writes_the_whole_set(ds: xr.Dataset, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from lda_sim.cli import main
-    from lda_sim.output import save_dataset
+    from lda_sim.dataset.output import save_dataset
 
     results = save_dataset(ds, tmp_path / "run.nc")
     out = tmp_path / "charts"
@@ -652,8 +652,8 @@ def test_cli_plot_writes_the_whole_set(ds: xr.Dataset, tmp_path: Path) -> None:
 
 
 def test_response_curve_of_a_sweep_has_one_point_per_value_and_skips_failed_runs(tmp_path: Path) -> None:
-    from lda_sim.ensemble import plan_runs, run_ensemble
-    from lda_sim.plotting import plot_response, swept_parameters
+    from lda_sim.analysis.ensemble import plan_runs, run_ensemble
+    from lda_sim.presentation.plotting import plot_response, swept_parameters
 
     param = "territory.town.states.shelter.places"
     specs = plan_runs([str(SMALL)], seed=1, replicates=2, years=1, grid={param: [100, 160, 220]})
@@ -749,8 +749,9 @@ def test_indicators_say_which_median_they_show_and_why_shelters_are_flat(multi: 
 
 
 def test_comparison_chart_has_separators_whiskers_and_says_it_shows_means(multi: xr.Dataset) -> None:
-    from lda_sim.compare import INDICATORS as COMPARED
-    from lda_sim.compare import comparison_table, plot_comparison
+    from lda_sim.analysis.compare import INDICATORS as COMPARED
+    from lda_sim.analysis.compare import comparison_table
+    from lda_sim.presentation.plotting import plot_comparison
 
     fig = plot_comparison(multi)
     drawn(fig)
@@ -767,7 +768,7 @@ def test_comparison_chart_has_separators_whiskers_and_says_it_shows_means(multi:
 
 
 def test_sweep_axes_are_labelled_in_words(ds: xr.Dataset) -> None:
-    from lda_sim.plotting import parameter_label
+    from lda_sim.presentation.plotting import parameter_label
 
     shelter = str(ds.state_label_fr.sel(state="shelter").item())
     assert parameter_label(ds, "territory.town.states.shelter.places") == f"places — {shelter}, Town"

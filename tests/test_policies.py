@@ -10,10 +10,10 @@ import pytest
 import xarray as xr
 import yaml
 
-from lda_sim.config import load_scenario
-from lda_sim.errors import ConfigError
-from lda_sim.model import HousingModel
-from lda_sim.run import run_scenario, run_scenarios
+from lda_sim.analysis.run import run_scenario, run_scenarios
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.scenario import load_scenario
+from lda_sim.engine.model import HousingModel
 from tests.test_model import CheckedModel
 
 DATA = Path(__file__).parent / "data"

@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lda_sim.cli import main
-from lda_sim.config import load_scenario, load_yaml_file
-from lda_sim.errors import ConfigError
-from lda_sim.output import atomic_folder, clean_leftovers, save_dataset
-from lda_sim.schema import MAX_CAPACITY, MAX_HOUSEHOLDS, MAX_HOUSEHOLDS_PER_YEAR, MAX_SEED
+from lda_sim.config.errors import ConfigError
+from lda_sim.config.files import clean_leftovers
+from lda_sim.config.scenario import load_scenario, load_yaml_file
+from lda_sim.config.schema import MAX_CAPACITY, MAX_HOUSEHOLDS, MAX_HOUSEHOLDS_PER_YEAR, MAX_SEED
+from lda_sim.dataset.output import atomic_folder, save_dataset
 
 ERROR = re.compile(r"^lda-sim: error: (?P<file>[^:]+)(?::(?P<line>\d+))?: (?P<rest>.+)$")
 
@@ -255,7 +256,7 @@ class FakeClient:
         self.blind = blind
 
     def run(self, func: Callable[..., str], probe: str, token: str) -> dict[str, str]:
-        from lda_sim import ensemble
+        from lda_sim.analysis import ensemble
 
         here = func(probe, token)
         elsewhere = ensemble._sees_probe(probe + ".elsewhere", token) if self.blind else here
@@ -263,7 +264,7 @@ class FakeClient:
 
 
 def test_a_run_folder_not_shared_with_the_workers_is_refused_at_start(tmp_path: Path) -> None:
-    from lda_sim.ensemble import SharedFolderError, check_shared_folder
+    from lda_sim.analysis.ensemble import SharedFolderError, check_shared_folder
 
     check_shared_folder(FakeClient(blind=False), tmp_path / "runs")
     with pytest.raises(SharedFolderError, match=r"1 of 2 Dask workers cannot read and write this run folder.*shared"):
@@ -272,7 +273,7 @@ def test_a_run_folder_not_shared_with_the_workers_is_refused_at_start(tmp_path: 
 
 
 def test_a_finished_run_is_never_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lda_sim import ensemble
+    from lda_sim.analysis import ensemble
 
     done = tmp_path / "run.nc"
     done.write_bytes(b"finished earlier")
@@ -282,7 +283,7 @@ def test_a_finished_run_is_never_run_again(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_a_configuration_error_is_reported_not_retried(make_config: Callable[..., Path], tmp_path: Path) -> None:
-    from lda_sim import ensemble
+    from lda_sim.analysis import ensemble
 
     path = make_config(territory=lambda d: d["states"]["shelter"].update(places=-1))
     ok, message = ensemble._run_task(ensemble.RunSpec(str(path), 1, 0.1), str(tmp_path / "r.nc"))

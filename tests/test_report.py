@@ -20,21 +20,18 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from lda_sim.analysis.run import run_scenario
 from lda_sim.cli import main
-from lda_sim.config import load_scenario
-from lda_sim.output import open_results, save_dataset
-from lda_sim.plotting import LABELS, PER_RUN_CHARTS, chart_set
-from lda_sim.report import (
+from lda_sim.config.scenario import load_scenario
+from lda_sim.dataset.inputs import attach_inputs, combine_inputs, dataset_inputs, dataset_sources
+from lda_sim.dataset.output import open_results, save_dataset
+from lda_sim.presentation.plotting import LABELS, PER_RUN_CHARTS, chart_set
+from lda_sim.presentation.report import (
     REPORT_TEXT,
-    attach_inputs,
-    combine_inputs,
-    dataset_inputs,
-    dataset_sources,
     render_report,
     summary_by_scenario,
     write_report,
 )
-from lda_sim.run import run_scenario
 
 DATA = Path(__file__).parent / "data"
 TERRITORY = """\
@@ -259,7 +256,7 @@ def test_report_with_chosen_territories_draws_their_charts_only_and_says_so(sing
     assert [li["data-territory"] for li in page.with_class("li", "detailed-territory")] == ["village"]
     assert REPORT_TEXT["fr"]["detailed_charts_value"].format(n=1, total=2) in page.text
     assert {r["data-territory"] for r in page.with_class("tr", "summary-row")} == {"town", "village"}  # the summary keeps both
-    from lda_sim import report
+    from lda_sim.presentation import report
 
     en = Page(report._run_html(single, "en", ["village", "town"]))
     assert [li["data-territory"] for li in en.with_class("li", "detailed-territory")] == ["village", "town"]
@@ -279,7 +276,7 @@ def test_report_without_inputs_says_so(single: xr.Dataset) -> None:
     bare = single.copy()
     bare.attrs = {k: v for k, v in single.attrs.items() if k not in ("inputs", "sources")}
     assert dataset_inputs(bare) == [] and dataset_sources(bare) == {}
-    from lda_sim import report
+    from lda_sim.presentation import report
 
     page = Page(report._inputs_html(bare, "fr")[0])
     assert REPORT_TEXT["fr"]["no_inputs"] in page.text and not page.with_class("tr", "input")
@@ -295,7 +292,7 @@ def test_inputs_survive_netcdf(single: xr.Dataset, tmp_path: Path) -> None:
 
 # --- writing and the command line ----------------------------------------------------------------------
 def test_write_report_is_atomic(single: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lda_sim import report
+    from lda_sim.presentation import report
 
     monkeypatch.setattr(report, "_charts_html", lambda ds, lang, period, territories=None: "<p>charts</p>")
     path = write_report(single, tmp_path / "out" / "report.html")
@@ -314,7 +311,7 @@ def test_write_report_is_atomic(single: xr.Dataset, tmp_path: Path, monkeypatch:
 def test_cli_report_takes_inputs_from_the_scenario_when_the_results_lack_them(
     single: xr.Dataset, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lda_sim import report
+    from lda_sim.presentation import report
 
     monkeypatch.setattr(report, "_charts_html", lambda ds, lang, period, territories=None: "<p>charts</p>")  # drawn in other tests
     bare = single.copy()
@@ -369,7 +366,7 @@ def test_attach_inputs_rows_are_provenance_rows(config: Path) -> None:
 
 # --- key messages, limits, languages (issue 16) ----------------------------------------------------------
 def test_report_opens_with_key_messages_computed_from_the_data(multi: xr.Dataset, page_fr: tuple[str, Page]) -> None:
-    from lda_sim.report import key_messages
+    from lda_sim.presentation.report import key_messages
 
     text, page = page_fr
     ids = [a["id"] for t, a in page.tags if t == "section"]
@@ -402,7 +399,7 @@ def test_report_has_a_generation_date_and_a_limits_section(single: xr.Dataset) -
 
 
 def test_policies_are_said_in_sentences() -> None:
-    from lda_sim.report import policy_sentence
+    from lda_sim.presentation.report import policy_sentence
 
     states = {"pension_de_famille": "Pension de famille", "hotel": "Hôtel (nuitées)", "iml_sublease": "IML sous-location"}
     spec = {"type": "production", "state": "pension_de_famille", "units_per_year": 57, "delivery_lag_years": 3, "start": "2025-01", "end": "2027-12",
@@ -422,7 +419,7 @@ def test_policies_are_said_in_sentences() -> None:
 def test_bundled_scenarios_have_french_titles_and_descriptions() -> None:
     import yaml
 
-    from lda_sim.report import scenario_title, translate
+    from lda_sim.presentation.report import scenario_title, translate
 
     folder = Path(__file__).parent.parent / "configs" / "scenarios"
     for path in sorted(folder.glob("*.yaml")):
@@ -444,7 +441,7 @@ def test_untranslated_texts_are_marked_english_in_the_french_report(page_fr: tup
 
 
 def test_results_without_recorded_policies_say_so_rather_than_none(single: xr.Dataset) -> None:
-    from lda_sim import report
+    from lda_sim.presentation import report
 
     bare = single.copy()
     bare.attrs = {k: v for k, v in single.attrs.items() if k != "policies"}
@@ -454,7 +451,7 @@ def test_results_without_recorded_policies_say_so_rather_than_none(single: xr.Da
 
 def test_every_input_text_of_the_bundled_scenarios_has_a_french_text() -> None:
     """The French report of a bundled scenario (the national one aside) leaves no English justification."""
-    from lda_sim.report import translate
+    from lda_sim.presentation.report import translate
 
     folder = Path(__file__).parent.parent / "configs" / "scenarios"
     for path in sorted(folder.glob("*.yaml")):

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from lda_sim.analysis.planning import PlanError
+from lda_sim.analysis.sensitivity import sensitivity, tornado
 from lda_sim.cli import main
-from lda_sim.planning import PlanError
-from lda_sim.sensitivity import sensitivity, tornado
 
 #: The street's exit rate moves the street stock; the exit rate out of social housing does not
 #: (nobody goes back to the street from social housing in the small pathway, and a household's

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from pptx import Presentation
 from pptx.util import Inches
 
+from lda_sim.analysis.run import run_scenario
 from lda_sim.cli import main
-from lda_sim.output import save_dataset
-from lda_sim.plotting import chart_set
-from lda_sim.report import REPORT_TEXT, key_messages, summary_by_scenario
-from lda_sim.run import run_scenario
-from lda_sim.slides import write_slides
+from lda_sim.dataset.output import save_dataset
+from lda_sim.presentation.plotting import chart_set
+from lda_sim.presentation.report import REPORT_TEXT, key_messages, summary_by_scenario
+from lda_sim.presentation.slides import write_slides
 
 SMALL = Path(__file__).parent / "data" / "scenario_small.yaml"
 

@@ -12,9 +12,8 @@ import xarray as xr
 from click.testing import CliRunner
 
 from lda_sim.cli import main
-from lda_sim.config import load_scenario
-from lda_sim.model import HousingModel
-from lda_sim.trajectories import (
+from lda_sim.config.scenario import load_scenario
+from lda_sim.dataset.trajectories import (
     ATTRIBUTES,
     monthly_states,
     read_trajectories,
@@ -24,6 +23,7 @@ from lda_sim.trajectories import (
     spells,
     trajectory_table,
 )
+from lda_sim.engine.model import HousingModel
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "data" / "scenario_small.yaml"
@@ -171,7 +171,7 @@ def test_save_and_read_back(tmp_path: Path, name: str) -> None:
 
 
 def test_without_pyarrow_parquet_falls_back_to_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lda_sim.trajectories as trajectories
+    import lda_sim.dataset.trajectories as trajectories
 
     monkeypatch.setattr(trajectories, "has_parquet", lambda: False)
     _, table = run_trajectories(SMALL, years=0.25, seed=3)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lda_sim.run import run_scenario
-from lda_sim.validation import (
+from lda_sim.analysis.run import run_scenario
+from lda_sim.analysis.validation import (
     CheckResult,
     check_conservation,
     check_housing_first_retention,

@@ -4,7 +4,7 @@ Where do the street, shelter and housing stocks of Aix-Marseille-Provence go in 
 nothing changes, and how much do they vary between seeds? Runs the bundled baseline scenario
 (Aix-Marseille-Provence with Lyon beside it) once per seed 1..N, saves each dataset as
 ``baseline_seed<N>.nc``, writes ``summary.csv`` (one row per seed and territory: the columns of
-:func:`lda_sim.analysis.summary_table`, the persons in housing at the horizon and the median wait
+:func:`lda_sim.analysis.indicators.summary_table`, the persons in housing at the horizon and the median wait
 for social housing) and prints the median, minimum and maximum of the key figures across seeds.
 
     python experiments/amp-baseline/run.py [--seeds 5] [--years 10] [--out DIR]
@@ -19,10 +19,11 @@ import pandas as pd
 import xarray as xr
 
 import lda_sim
-from lda_sim.analysis import persons_in, summary_table
-from lda_sim.config import load_scenario
-from lda_sim.output import save_dataset, write_atomic
-from lda_sim.run import run_scenario
+from lda_sim.analysis.indicators import persons_in, summary_table
+from lda_sim.analysis.run import run_scenario
+from lda_sim.config.files import write_atomic
+from lda_sim.config.scenario import load_scenario
+from lda_sim.dataset.output import save_dataset
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = (HERE / "../../configs/scenarios/baseline.yaml").resolve()

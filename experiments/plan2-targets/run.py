@@ -17,8 +17,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from lda_sim.analysis import total_cost
-from lda_sim.experiment import COMMON_LABELS, Experiment, common_indicators, main
+from lda_sim.analysis.experiment import COMMON_LABELS, Experiment, common_indicators, main
+from lda_sim.analysis.indicators import total_cost
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [HERE.parent.parent / "configs" / "scenarios" / f"{name}.yaml" for name in ("baseline", "plan2")]

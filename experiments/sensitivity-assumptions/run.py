@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from lda_sim.config import load_scenario
-from lda_sim.output import write_atomic
-from lda_sim.planning import Lever
-from lda_sim.sensitivity import sensitivity, tornado
+from lda_sim.analysis.planning import Lever
+from lda_sim.analysis.sensitivity import sensitivity, tornado
+from lda_sim.config.files import write_atomic
+from lda_sim.config.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent
 SHARE = re.compile(r"(share|probability|weight)$")

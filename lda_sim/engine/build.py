@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..laws import Empirical, Exponential, Fixed, LogNormal, StayLaw
-from ..schema import CAUSES, NEEDS
-from ..streams import MASK64, process_rng
+from ..config.laws import Empirical, Exponential, Fixed, LogNormal, StayLaw
+from ..config.schema import CAUSES, NEEDS
 from . import kernel as k
 from .state import FIELDS, HEAP_COLUMNS, new_state
+from .streams import MASK64, process_rng
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import Population, Scenario
+    from ..config.scenario import Population, Scenario
 
 #: Households alive at once that a run may hold (about 350 bytes each): past it the run stops
 #: with an error instead of taking the machine (an absurd inflow, say).

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit, objmode
 
-from ..timebase import DAYS_PER_YEAR, MONTH_DAYS
+from ..config.timebase import DAYS_PER_YEAR, MONTH_DAYS
 from . import hooks
 from .state import HEAP_COLUMNS
 
