@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from lda_sim.config import load_scenario
+from lda_sim.config.scenario import load_scenario
 from lda_sim.engine import kernel as k
-from lda_sim.model import HousingModel
+from lda_sim.engine.model import HousingModel
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "configs" / "scenarios" / "baseline.calibrated.yaml"
