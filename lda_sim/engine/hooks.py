@@ -1,8 +1,8 @@
 """Python extension points called from the compiled kernel (numba object-mode blocks).
 
 The kernel calls these only where the scenario uses a Python hook: a custom priority rule, or a
-household class that overrides :meth:`~lda_sim.households.Household.accepts_offer` or
-:meth:`~lda_sim.households.Household.accepts_move`. The model whose kernel is running is found
+household class that overrides :meth:`~lda_sim.engine.households.Household.accepts_offer` or
+:meth:`~lda_sim.engine.households.Household.accepts_move`. The model whose kernel is running is found
 on a per-thread stack (:func:`active`), so several models may run in one process.
 """
 

@@ -2,7 +2,7 @@
 
 Every function here takes the kernel state (:mod:`lda_sim.engine.state`) and is compiled once,
 cached on disk (``cache=True``). The semantics are those of the model described in
-:mod:`lda_sim.model`: continuous time in days, events processed in the order of (time,
+:mod:`lda_sim.engine.model`: continuous time in days, events processed in the order of (time,
 scheduling order), a vacancy filled when it opens, counter-based household draws.
 
 The loop (:func:`run_events`) returns to Python when it reaches the time asked, when a Python
