@@ -323,7 +323,11 @@ def territory_document(
         )},
     }
     states = {k: dict(v) for k, v in template["states"].items()}
-    states["emergency_shelter"]["places"] = derived(places["emergency_shelter"], f"({nat('general_shelter_places'):,.0f} general shelter places - {nat('chrs_places'):,.0f} CHRS - {nat('hotel_places'):,.0f} hotel places) {rule_share}", src("general_shelter_places", "chrs_places", "hotel_places", extra=tuple(pop_src)))
+    states["emergency_shelter"]["places"] = derived(
+        places["emergency_shelter"],
+        f"({nat('general_shelter_places'):,.0f} general shelter places - {nat('chrs_places'):,.0f} CHRS - {nat('hotel_places'):,.0f} hotel places) {rule_share}",
+        src("general_shelter_places", "chrs_places", "hotel_places", extra=tuple(pop_src)),
+    )
     hotel_rule = (
         f"{nat('hotel_places_idf'):,.0f} hotel places in Île-de-France (2023) x {population:,} / {nat('population_idf'):,.0f} inhabitants of Île-de-France"
         if row["region"] == IDF and not rest
@@ -334,12 +338,29 @@ def territory_document(
     states["insertion_shelter"]["places"] = derived(places["insertion_shelter"], f"{nat('chrs_places'):,.0f} CHRS places in France (2021) {rule_share}", src("chrs_places", extra=tuple(pop_src)))
     states["asylum_shelter"] = {
         "places": derived(places["asylum_shelter"], f"{nat('asylum_persons'):,.0f} persons in asylum housing in France (2023) {rule_share}", src("asylum_persons", extra=tuple(pop_src))),
-        "stay": {"value": {"law": "lognormal", "median_days": 330, "sigma": 0.6}, "assumption": f"time to the asylum decision and the stay allowed after it: mean about {ASYLUM_MEAN_STAY_DAYS:g} days (median 330, sigma 0.6); no figure in data/"},
+        "stay": {
+            "value": {"law": "lognormal", "median_days": 330, "sigma": 0.6},
+            "assumption": f"time to the asylum decision and the stay allowed after it: mean about {ASYLUM_MEAN_STAY_DAYS:g} days (median 330, sigma 0.6); no figure in data/",
+        },
     }
-    states["residence_sociale"]["units"] = derived(units["residence_sociale"], f"(emergency + hotel places) x 14,000 / 7,400 (Rhône's adapted-housing places per emergency place, 2022) - pension de famille, IML and Housing First places, / {PERSONS_PER_HOUSEHOLD} persons per household; split 90 / 8 / 2 % by size (assumption, as Aix-Marseille-Provence)", ["S26", "S7"])
-    states["pension_de_famille"]["units"] = derived(units["pension_de_famille"], f"{nat('pension_de_famille_places'):,.0f} pension de famille places in France (2024) {rule_share}; one isolated person per unit", src("pension_de_famille_places", extra=tuple(pop_src)))
+    states["residence_sociale"]["units"] = derived(
+        units["residence_sociale"],
+        f"(emergency + hotel places) x 14,000 / 7,400 (Rhône's adapted-housing places per emergency place, 2022) - pension de famille, IML and Housing First places, / {PERSONS_PER_HOUSEHOLD} persons per "
+        f"household; split 90 / 8 / 2 % by size (assumption, as Aix-Marseille-Provence)",
+        ["S26", "S7"],
+    )
+    states["pension_de_famille"]["units"] = derived(
+        units["pension_de_famille"],
+        f"{nat('pension_de_famille_places'):,.0f} pension de famille places in France (2024) {rule_share}; one isolated person per unit",
+        src("pension_de_famille_places", extra=tuple(pop_src)),
+    )
     for state, part in (("iml_sublease", 0.65), ("iml_mandate", 0.35)):
-        states[state]["units"] = derived(units[state], f"{nat('iml_places'):,.0f} IML places in France (2024) {rule_share} / {PERSONS_PER_HOUSEHOLD} persons per household x {part} ({'sublease' if part == 0.65 else 'mandate'}: assumption, as Aix-Marseille-Provence); split 75 / 20 / 5 % by size (assumption)", src("iml_places", extra=tuple(pop_src)))
+        states[state]["units"] = derived(
+            units[state],
+            f"{nat('iml_places'):,.0f} IML places in France (2024) {rule_share} / {PERSONS_PER_HOUSEHOLD} persons per household x {part} ({'sublease' if part == 0.65 else 'mandate'}: assumption, as "
+            f"Aix-Marseille-Provence); split 75 / 20 / 5 % by size (assumption)",
+            src("iml_places", extra=tuple(pop_src)),
+        )
     states["housing_first"]["units"] = (
         derived(units["housing_first"], "353 persons housed by the Un Chez Soi d'Abord trial in 4 cities / 4 = 88 units (a trial site); split 90 / 10 / 0 % by size (assumption)", ["S21"])
         if q["hf"] else {"value": units["housing_first"], "assumption": "no Un Chez Soi d'Abord trial site here (S21 names Marseille, Lille, Paris, Toulouse); later sites are not in data/"}
@@ -367,7 +388,10 @@ def territory_document(
         doc["production_costs"] = production
     transitions = dict(template["transitions"])
     for target, weight in (("street", 0.3), ("private_housing", 0.2), ("other_exit", 0.4), ("left_territory", 0.1)):
-        transitions[f"asylum_shelter->{target}"] = {"weight": {"value": weight, "assumption": "end of the asylum stay: rejected seekers without a solution, refugees housed by their own means, other schemes or departures; no figure in data/"}}
+        transitions[f"asylum_shelter->{target}"] = {"weight": {
+            "value": weight,
+            "assumption": "end of the asylum stay: rejected seekers without a solution, refugees housed by their own means, other schemes or departures; no figure in data/",
+        }}
     transitions["asylum_shelter->social_housing"] = {"refusal_probability": template["transitions"]["street->social_housing"]["refusal_probability"]}
     transitions[STREET_EXIT] = {"rate_per_year": derived(
         round(amp_street_exit * street_factor, 4),

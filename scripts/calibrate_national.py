@@ -23,7 +23,6 @@ after, and ``scripts/build_national.py`` is run to write them into the territory
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import subprocess
 import sys

@@ -32,8 +32,6 @@ def main() -> None:
     model = HousingModel(scenario, trajectories=True)
     ti = [t.name for t in scenario.territories].index(args.territory)
     territory = model.territories[ti]
-    states = model.pathway.state_index
-    shelters_115 = [states[s] for s in ("emergency_shelter", "hotel") if s in states]
     status_share: list[tuple[int, dict[str, float]]] = []
     for year in range(args.years):
         model.run_years(1)
@@ -79,7 +77,7 @@ def main() -> None:
                 for o in ("street", "emergency_shelter", "hotel", "insertion_shelter", "residence_sociale", "iml_sublease")
                 if f"{o}->social_housing" in flow["transition"].values}
     total = sum(lettings.values())
-    print(f"social lettings to homeless households from year 3, by origin (share): "
+    print("social lettings to homeless households from year 3, by origin (share): "
           + ", ".join(f"{o} {v / total:.2f}" for o, v in lettings.items()) + f"; {total / max(years - 2, 1):.0f} a year")
     print("share of persons with a regular status, end of each year:")
     for year, row in status_share:

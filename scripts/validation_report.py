@@ -377,7 +377,12 @@ def main(argv: list[str] | None = None) -> int:
         *calibration_lines,
         '## 6. Censoring-aware indicators',
         '',
-        'The time to housing, the shares housed within 6, 12 and 24 months and their breakdowns by group are Kaplan–Meier estimates (`lda_sim.engine.survival`, numpy): every household that entered during the run has a spell that ends housed, or is censored when it leaves the system unhoused or the run ends. `tests/test_indicators.py` checks the estimator against the textbook example of Freireich et al. (6-MP arm, survival 0.857, 0.807, 0.753, 0.690, 0.627, 0.538, 0.448 at weeks 6 to 23, median 23) and group by group against `lifelines` (a test extra) on tied and censored data (at an exact plateau of S = 0.5 the median here is the textbook first time with S <= 0.5, lifelines takes S < 0.5); that the median of the housed only is shorter than the censoring-aware one when housing is scarce; that every arrival has one spell, households diverted straight to housing being housed at day 0; and that outcomes by group add up to the totals (counts sum, pooled means match).',
+        'The time to housing, the shares housed within 6, 12 and 24 months and their breakdowns by group are Kaplan–Meier estimates (`lda_sim.engine.survival`, numpy): every household that '
+        'entered during the run has a spell that ends housed, or is censored when it leaves the system unhoused or the run ends. `tests/test_indicators.py` checks the estimator against the '
+        'textbook example of Freireich et al. (6-MP arm, survival 0.857, 0.807, 0.753, 0.690, 0.627, 0.538, 0.448 at weeks 6 to 23, median 23) and group by group against `lifelines` (a test '
+        'extra) on tied and censored data (at an exact plateau of S = 0.5 the median here is the textbook first time with S <= 0.5, lifelines takes S < 0.5); that the median of the housed '
+        'only is shorter than the censoring-aware one when housing is scarce; that every arrival has one spell, households diverted straight to housing being housed at day 0; and that '
+        'outcomes by group add up to the totals (counts sum, pooled means match).',
         '',
         "## Reproducing",
         "",
