@@ -155,12 +155,12 @@ def _sheltered_all(ds: xr.Dataset, territory: str, months: int) -> float:
 
 
 def _unmet_115(ds: xr.Dataset, territory: str, months: int) -> float:
-    _need(ds, "requests_115", "flow")
-    admitted = _flow_per_year(ds, street_states(ds), _states(ds, SHELTERS_115), territory, months)
+    """The calibration's ``unmet_request_share``: requests that lapsed unmet / requests."""
+    _need(ds, "requests_115", "requests_115_unmet")
     requests = _per_year(ds, "requests_115", territory, months)
     if requests <= 0:
         raise NotComputed("no 115 request in the window")
-    return 1.0 - admitted / requests
+    return _per_year(ds, "requests_115_unmet", territory, months) / requests
 
 
 def _lettings_from(kind: str) -> Callable[[xr.Dataset, str, int], float]:
@@ -246,8 +246,8 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             "unmet_115_share", "share",
-            "1 - (moves from the street states to emergency_shelter or hotel in the window, flow) / "
-            "(115 requests in the window, requests_115)",
+            "115 requests that lapsed unmet in the window (requests_115_unmet) / 115 requests in the window "
+            "(requests_115), as the calibration's unmet_request_share",
             _unmet_115,
         ),
         Indicator(
@@ -412,7 +412,7 @@ def evaluate(targets: Iterable[Target], datasets: Mapping[str, xr.Dataset], mont
 #: the national scenario fit in memory).
 VARIABLES = (
     "occupancy", "occupancy_persons", "flow", "lettings", "lettings_unused", "requests_115",
-    "occupancy_persons_regular", "occupancy_regular_status", "occupancy_persons_regular_status", "occupancy_by_kind",
+    "requests_115_unmet", "occupancy_persons_regular", "occupancy_regular_status", "occupancy_persons_regular_status", "occupancy_by_kind",
     "occupancy_persons_by_kind",
 )
 
