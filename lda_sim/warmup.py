@@ -1,7 +1,7 @@
 """Compiling the kernel ahead of a run: numba compiles it on first use and caches it on disk.
 
-The first run on a machine (or after an upgrade) compiles every kernel function, about a minute
-on two cores; later runs load the cache in a fraction of a second. :func:`compile_engine` does
+The first run on a machine (or after an upgrade) compiles every kernel function, 2 to 5
+minutes on two cores; later runs load the cache in a fraction of a second. :func:`compile_engine` does
 it on purpose (``lda-sim warmup``), running a tiny scenario and calling every entry point that
 policies use, so that no later run pays for compilation.
 """
