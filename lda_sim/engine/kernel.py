@@ -1680,18 +1680,17 @@ def run_events(st, until: float, mesa_time: float) -> int:
             grow_households(st)
             return R_GROWN
         time = next_event_time(st)
-        if _lapse_first(st):
+        lapse = _lapse_first(st)
+        if lapse:
             time = st.clock[K_LAPSE]
-            if time > until or time > mesa_time:
-                return R_DONE
+        if time > until or time > mesa_time:
+            return R_DONE
+        if lapse:
             a, b = _lapse_pop(st)
-            _set_clock(st, time)
             kind, c = EV_CALL_END, 0
         else:
-            if time > until or time > mesa_time:
-                return R_DONE
             time, kind, a, b, c = _pop_event(st)
-            _set_clock(st, time)
+        _set_clock(st, time)
         counters[C_EVENTS] += 1
         if kind == EV_ARRIVAL:
             _arrival(st, a, b)
