@@ -1,6 +1,6 @@
 """Compiling the kernel ahead of a run: numba compiles it on first use and caches it on disk.
 
-The first run on a machine (or after an upgrade) compiles every kernel function, 2 to 5
+The first run on a machine (or after an upgrade) compiles every kernel function, 1 to 2
 minutes on two cores; later runs load the cache in a fraction of a second. :func:`compile_engine` does
 it on purpose (``lda-sim warmup``), running a tiny scenario and calling every entry point that
 policies use, so that no later run pays for compilation.
@@ -18,7 +18,7 @@ from .engine import kernel
 def is_compiled() -> bool:
     """Whether the kernel's main loop is in numba's on-disk cache for this source and machine."""
     try:
-        return bool(kernel.run_events._cache._cache_file._load_index())  # type: ignore[attr-defined]
+        return bool(kernel.run_events._cache._cache_file._load_index())
     except Exception:  # noqa: BLE001 - a cache numba cannot read is a cold cache
         return False
 

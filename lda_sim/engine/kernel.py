@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, objmode
+from numba import objmode
 
 from ..config.timebase import DAYS_PER_YEAR, MONTH_DAYS
 from . import hooks
+from .compiled import kernel_function
 from .state import HEAP_COLUMNS
 
 # --- indices of the scalar arrays -----------------------------------------------------------
@@ -72,13 +73,13 @@ _INF = math.inf
 # ============================================================================================
 # Household draws: counter-based, as lda_sim.streams.uniform
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def draw_tag(purpose: int, index: int, count: int) -> np.uint64:
     """Tag of a household draw: purpose, an index (state or transition) and a counter."""
     return (np.uint64(purpose) << np.uint64(56)) | (np.uint64(index) << np.uint64(32)) | np.uint64(count)
 
 
-@njit(cache=True)
+@kernel_function
 def uniform(seed: np.uint64, tag: np.uint64) -> float:
     """A uniform number in (0, 1) from a household seed and a tag (splitmix64 finaliser)."""
     z = seed + (tag + _ONE) * _GOLDEN
@@ -88,7 +89,7 @@ def uniform(seed: np.uint64, tag: np.uint64) -> float:
     return (float(z >> np.uint64(11)) + 0.5) * _TWO_POW_MINUS_53
 
 
-@njit(cache=True)
+@kernel_function
 def _bisect_right(a, x: float, lo: int, hi: int) -> int:
     while lo < hi:
         mid = (lo + hi) // 2
@@ -102,7 +103,7 @@ def _bisect_right(a, x: float, lo: int, hi: int) -> int:
 # ============================================================================================
 # Stay laws (as lda_sim.laws)
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _normal_inv_cdf(p: float) -> float:
     """Inverse CDF of the standard normal (Wichura's AS241, as Python's statistics.NormalDist)."""
     q = p - 0.5
@@ -170,7 +171,7 @@ def _normal_inv_cdf(p: float) -> float:
     return 0.0 + (x * 1.0)
 
 
-@njit(cache=True)
+@kernel_function
 def law_sample(st, law: int, u: float) -> float:
     """Duration in days of law ``law`` for a uniform ``u``."""
     code = st.law_code[law]
@@ -189,7 +190,7 @@ def law_sample(st, law: int, u: float) -> float:
     return edges[i] + fraction * (edges[i + 1] - edges[i])
 
 
-@njit(cache=True)
+@kernel_function
 def law_sample_length_biased(st, law: int, u: float, v: float) -> float:
     """A duration drawn with density proportional to duration x density (the stay in progress)."""
     code = st.law_code[law]
@@ -211,7 +212,7 @@ def law_sample_length_biased(st, law: int, u: float, v: float) -> float:
 # ============================================================================================
 # Random streams of processes: two blocks of (exponential, uniform, seed), refilled by Python
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def stream_next(st, stream: int):
     """The next (unit exponential, uniform, 64-bit seed) of a process stream."""
     i = st.st_used[stream] % (2 * BLOCK)
@@ -227,7 +228,7 @@ def stream_next(st, stream: int):
 # the current day's are in a small binary heap on (time, seq). Events therefore run in the
 # order of (time, scheduling order), at a cost that does not grow with the events pending.
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _grow_records(st) -> None:
     n = len(st.ev_time)
     m = 2 * n
@@ -240,7 +241,7 @@ def _grow_records(st) -> None:
     st.ev_next = _resized_i8(st.ev_next, m)
 
 
-@njit(cache=True)
+@kernel_function
 def _today_push(st, time: float, seq: int, record: int) -> None:
     pos = st.counters[C_TODAY]
     if pos >= len(st.td_time):
@@ -264,7 +265,7 @@ def _today_push(st, time: float, seq: int, record: int) -> None:
     ids[pos] = record
 
 
-@njit(cache=True)
+@kernel_function
 def _today_pop(st) -> int:
     """Remove the head of the current day's heap; return its record."""
     times, seqs, ids = st.td_time, st.td_seq, st.td_id
@@ -293,7 +294,7 @@ def _today_pop(st) -> int:
     return top
 
 
-@njit(cache=True)
+@kernel_function
 def schedule(st, time: float, kind: int, a: int, b: int, c: int) -> None:
     """Schedule an event at ``time``; events run in the order of (time, scheduling order)."""
     counters = st.counters
@@ -323,7 +324,7 @@ def schedule(st, time: float, kind: int, a: int, b: int, c: int) -> None:
         st.day_head[day] = record
 
 
-@njit(cache=True)
+@kernel_function
 def next_event_time(st) -> float:
     """Time of the next event (infinity when none): loads the next day with events if needed."""
     counters = st.counters
@@ -344,7 +345,7 @@ def next_event_time(st) -> float:
     return st.td_time[0]
 
 
-@njit(cache=True)
+@kernel_function
 def _pop_event(st):
     """The next event (call :func:`next_event_time` first); its record is freed."""
     record = _today_pop(st)
@@ -362,7 +363,7 @@ def _pop_event(st):
 # were about a third of all events). The head of all rings is cached (clock[K_LAPSE],
 # counters[C_LAPSE_T], counters[C_LAPSE_SEQ]).
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _grow_lapses(st) -> None:
     n_t, cap = st.lp_time.shape
     time = np.zeros((n_t, 2 * cap))
@@ -381,7 +382,7 @@ def _grow_lapses(st) -> None:
     st.lp_time, st.lp_seq, st.lp_slot, st.lp_token = time, seq, slot, token
 
 
-@njit(cache=True)
+@kernel_function
 def _next_lapse(st) -> None:
     """Cache the earliest head of the territories' rings (by time, then seq)."""
     best, best_time, best_seq = -1, _INF, 0
@@ -396,7 +397,7 @@ def _next_lapse(st) -> None:
     st.clock[K_LAPSE] = best_time
 
 
-@njit(cache=True)
+@kernel_function
 def lapse_push(st, t: int, time: float, slot: int, token: int) -> None:
     """File the lapse of a request of territory ``t`` at ``time`` (numbered like an event)."""
     counters = st.counters
@@ -425,7 +426,7 @@ def lapse_push(st, t: int, time: float, slot: int, token: int) -> None:
         _next_lapse(st)
 
 
-@njit(cache=True)
+@kernel_function
 def _lapse_pop(st):
     """Take the earliest lapse off its ring; returns (slot, token)."""
     t = st.counters[C_LAPSE_T]
@@ -437,7 +438,7 @@ def _lapse_pop(st):
     return slot, token
 
 
-@njit(cache=True)
+@kernel_function
 def _lapse_first(st) -> bool:
     """Whether the earliest lapse comes before the next event (call :func:`next_event_time` first)."""
     lapse = st.clock[K_LAPSE]
@@ -451,12 +452,12 @@ def _lapse_first(st) -> bool:
 # Waiting lists: heaps of (key0..key3, seq, slot) per (territory, state, fit bin), exactly as
 # Python's heapq (the order of the heap's array is observable when a list is re-sorted)
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def heap_id(st, territory: int, state: int, fit: int) -> int:
     return (territory * len(st.cap_kind) + state) * MAX_PERSONS_BIN + fit
 
 
-@njit(cache=True)
+@kernel_function
 def _row_less(h, i: int, j: int) -> bool:
     for k in range(HEAP_COLUMNS - 1):  # keys then seq; the slot never decides
         if h[i, k] != h[j, k]:
@@ -464,7 +465,7 @@ def _row_less(h, i: int, j: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@kernel_function
 def _sift_down(h, base: int, start: int, pos: int) -> None:
     """heapq._siftdown on the heap at rows ``base``...: move the item at ``pos`` up to ``start``."""
     r = base + pos
@@ -492,7 +493,7 @@ def _sift_down(h, base: int, start: int, pos: int) -> None:
     h[r, 0], h[r, 1], h[r, 2], h[r, 3], h[r, 4], h[r, 5] = k0, k1, k2, k3, seq, slot
 
 
-@njit(cache=True)
+@kernel_function
 def _sift_up(h, base: int, n: int, pos: int) -> None:
     """heapq._siftup: move the item at ``pos`` down to a leaf, then up to its place."""
     start = pos
@@ -513,7 +514,7 @@ def _sift_up(h, base: int, n: int, pos: int) -> None:
     _sift_down(h, base, start, pos)
 
 
-@njit(cache=True)
+@kernel_function
 def _relocate_heap(st, hid: int, capacity: int) -> None:
     """Move a heap to fresh rows at the end of the pool, with room for ``capacity`` rows.
 
@@ -532,7 +533,7 @@ def _relocate_heap(st, hid: int, capacity: int) -> None:
     st.counters[C_POOL] = used + capacity
 
 
-@njit(cache=True)
+@kernel_function
 def _compact_heaps(st, grown: int, capacity: int) -> None:
     """Copy every heap into a new pool, in order, each with room for twice its rows (``grown``
     with room for ``capacity``); the new pool has as many free rows again."""
@@ -555,7 +556,7 @@ def _compact_heaps(st, grown: int, capacity: int) -> None:
     st.counters[C_POOL] = used
 
 
-@njit(cache=True)
+@kernel_function
 def _heap_push(st, hid: int, k0: float, k1: float, k2: float, k3: float, seq: int, slot: int) -> None:
     n = st.heap_size[hid]
     if n >= st.heap_cap[hid]:
@@ -573,7 +574,7 @@ def _heap_push(st, hid: int, k0: float, k1: float, k2: float, k3: float, seq: in
     _sift_down(h, base, 0, n)
 
 
-@njit(cache=True)
+@kernel_function
 def _heap_pop(st, hid: int) -> None:
     """heapq.heappop, the item discarded."""
     h = st.heap_pool
@@ -585,13 +586,13 @@ def _heap_pop(st, hid: int) -> None:
         _sift_up(h, base, n, 0)
 
 
-@njit(cache=True)
+@kernel_function
 def _heapify(h, base: int, n: int) -> None:
     for i in range(n // 2 - 1, -1, -1):
         _sift_up(h, base, n, i)
 
 
-@njit(cache=True)
+@kernel_function
 def _is_live(st, h, row: int, territory: int, q: int) -> bool:
     """Whether a heap row is its household's live entry (seqs are unique within one list only, and
     a slot may now hold another household, of another territory)."""
@@ -599,7 +600,7 @@ def _is_live(st, h, row: int, territory: int, q: int) -> bool:
     return st.h_ticket[slot, q] == int(h[row, 4]) and st.h_terr[slot] == territory
 
 
-@njit(cache=True)
+@kernel_function
 def household_key(st, slot: int, territory: int, state: int):
     """The sort key of a household on the waiting list of ``state`` (its territory's rule)."""
     rule = st.rule[territory, state]
@@ -619,7 +620,7 @@ def household_key(st, slot: int, territory: int, state: int):
     return k0, k1, k2, k3
 
 
-@njit(cache=True)
+@kernel_function
 def fit_bin(st, state: int, slot: int) -> int:
     """Waiting-list bin of a household for a state: persons (shelter) or size class, the latter
     within its public's lists where lettings are shared by origin."""
@@ -631,7 +632,7 @@ def fit_bin(st, state: int, slot: int) -> int:
     return st.h_size[slot]
 
 
-@njit(cache=True)
+@kernel_function
 def public_of(st, slot: int, t: int, state: int) -> int:
     """The public a household belongs to for the lettings of ``state`` (see PUB_PRIORITY)."""
     if st.h_priority[slot] and st.grp_cum[t, state, PUB_PRIORITY] > 0:
@@ -644,7 +645,7 @@ def public_of(st, slot: int, t: int, state: int) -> int:
     return PUB_HOUSING
 
 
-@njit(cache=True)
+@kernel_function
 def wl_add(st, territory: int, state: int, slot: int, k0: float, k1: float, k2: float, k3: float, fit: int) -> None:
     """Put a household on the waiting list of ``state`` with its sort key, in bin ``fit``."""
     st.wl_seq[territory, state] += 1
@@ -657,7 +658,7 @@ def wl_add(st, territory: int, state: int, slot: int, k0: float, k1: float, k2: 
     st.wl_count[territory, state] += 1
 
 
-@njit(cache=True)
+@kernel_function
 def _wl_purge(st, territory: int, state: int) -> None:
     q = st.qidx[state]
     for b in range(st.n_bins[state]):
@@ -675,7 +676,7 @@ def _wl_purge(st, territory: int, state: int) -> None:
     st.wl_stale[territory, state] = 0
 
 
-@njit(cache=True)
+@kernel_function
 def wl_discard(st, territory: int, state: int, slot: int) -> bool:
     """Take a household off the waiting list of ``state``; return whether it was on it."""
     q = st.qidx[state]
@@ -691,7 +692,7 @@ def wl_discard(st, territory: int, state: int, slot: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@kernel_function
 def wl_best(st, territory: int, state: int, first_bin: int, last_bin: int) -> int:
     """The household (slot) with the lowest key among the heads of bins first..last-1, or -1."""
     q = st.qidx[state]
@@ -714,7 +715,7 @@ def wl_best(st, territory: int, state: int, first_bin: int, last_bin: int) -> in
     return best
 
 
-@njit(cache=True)
+@kernel_function
 def wl_households(st, territory: int, state: int):
     """The households on the list (slots), in the order of the heaps' arrays, bin by bin."""
     q = st.qidx[state]
@@ -734,7 +735,7 @@ def wl_households(st, territory: int, state: int):
 # ============================================================================================
 # Stocks and capacities of territories
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _integrate(st, t: int, s: int, now: float) -> None:
     dt = now - st.last_change[t, s]
     if dt > 0:
@@ -743,7 +744,7 @@ def _integrate(st, t: int, s: int, now: float) -> None:
         st.last_change[t, s] = now
 
 
-@njit(cache=True)
+@kernel_function
 def capacity(st, t: int, s: int) -> float:
     """Places (shelter) or units (housing) of a state; NaN where capacity is not counted."""
     kind = st.cap_kind[s]
@@ -759,7 +760,7 @@ def capacity(st, t: int, s: int) -> float:
     return math.nan
 
 
-@njit(cache=True)
+@kernel_function
 def _integrate_capacity(st, t: int, s: int, now: float) -> None:
     dt = now - st.cap_last[t, s]
     if dt > 0:
@@ -769,7 +770,7 @@ def _integrate_capacity(st, t: int, s: int, now: float) -> None:
         st.cap_last[t, s] = now
 
 
-@njit(cache=True)
+@kernel_function
 def _occupy(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     _integrate(st, t, s, now)
     st.occ_h[t, s] += sign
@@ -783,7 +784,7 @@ def _occupy(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     _occupy_needs(st, t, s, slot, sign, now)
 
 
-@njit(cache=True)
+@kernel_function
 def has_room(st, t: int, s: int, slot: int) -> bool:
     kind = st.cap_kind[s]
     if kind == CAP_SHELTER:
@@ -794,7 +795,7 @@ def has_room(st, t: int, s: int, slot: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@kernel_function
 def change_capacity(st, t: int, s: int, amount: int, size_class: int, now: float) -> None:
     """Add (``amount`` > 0) places or units, or close them (< 0): free ones at once, occupied
     ones when their occupants leave (nobody is put out)."""
@@ -824,7 +825,7 @@ def change_capacity(st, t: int, s: int, amount: int, size_class: int, now: float
         st.closing_units[t, s, size_class] = closing
 
 
-@njit(cache=True)
+@kernel_function
 def _apply_closures(st, t: int, s: int, size_class: int, now: float) -> None:
     kind = st.cap_kind[s]
     if kind == CAP_SHELTER and st.closing_places[t, s]:
@@ -841,7 +842,7 @@ def _apply_closures(st, t: int, s: int, size_class: int, now: float) -> None:
             st.closing_units[t, s, size_class] -= k
 
 
-@njit(cache=True)
+@kernel_function
 def letting_rate(st, t: int, s: int) -> float:
     """Lettings per day of a turnover-supplied state that go to households of the model."""
     return st.sup_stock[t, s] * st.sup_turn[t, s] * st.sup_share[t, s] / DAYS_PER_YEAR
@@ -850,7 +851,7 @@ def letting_rate(st, t: int, s: int) -> float:
 # ============================================================================================
 # Recording
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _record_wait(st, t: int, s: int, days: float) -> None:
     n = st.counters[C_NWAIT]
     if n >= len(st.w_val):
@@ -863,7 +864,7 @@ def _record_wait(st, t: int, s: int, days: float) -> None:
     st.counters[C_NWAIT] = n + 1
 
 
-@njit(cache=True)
+@kernel_function
 def _record_time_to_housing(st, t: int, days: float) -> None:
     n = st.counters[C_NTTH]
     if n >= len(st.th_val):
@@ -876,7 +877,7 @@ def _record_time_to_housing(st, t: int, days: float) -> None:
     st.counters[C_NTTH] = n + 1
 
 
-@njit(cache=True)
+@kernel_function
 def _log(st, slot: int, state: int, now: float) -> None:
     """Record an entry (no transition) or a move, for trajectories."""
     n = st.counters[C_NMV]
@@ -907,7 +908,7 @@ def _log(st, slot: int, state: int, now: float) -> None:
     st.counters[C_NMV] = n + 1
 
 
-@njit(cache=True)
+@kernel_function
 def _push_pending(st, t: int, s: int) -> None:
     n = st.counters[C_PENDING]
     if n >= len(st.pending):
@@ -919,13 +920,13 @@ def _push_pending(st, t: int, s: int) -> None:
 # ============================================================================================
 # Households: creation and removal
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def households_low(st) -> bool:
     """Whether fewer than two free household rows remain."""
     return st.counters[C_NFREE] + (len(st.h_seed) - st.counters[C_NALLOC]) < 2
 
 
-@njit(cache=True)
+@kernel_function
 def grow_households(st) -> None:
     """Grow the household arrays by half (Python must fetch them anew)."""
     n = len(st.h_seed)
@@ -974,49 +975,49 @@ def grow_households(st) -> None:
     st.counters[C_GROWN] += 1
 
 
-@njit(cache=True)
+@kernel_function
 def _resized_i8(a, m: int):
     b = np.zeros(m, np.int64)
     b[: len(a)] = a
     return b
 
 
-@njit(cache=True)
+@kernel_function
 def _doubled_f8(a):
     """A copy of a log array with twice the room (at least 16)."""
     return _resized_f8(a, max(16, 2 * len(a)))
 
 
-@njit(cache=True)
+@kernel_function
 def _doubled_i4(a):
     return _resized_i4(a, max(16, 2 * len(a)))
 
 
-@njit(cache=True)
+@kernel_function
 def _doubled_i8(a):
     return _resized_i8(a, max(16, 2 * len(a)))
 
 
-@njit(cache=True)
+@kernel_function
 def _resized_i4(a, m: int):
     b = np.zeros(m, np.int32)
     b[: len(a)] = a
     return b
 
 
-@njit(cache=True)
+@kernel_function
 def _resized_f8(a, m: int):
     b = np.zeros(m, np.float64)
     b[: len(a)] = a
     return b
 
 
-@njit(cache=True)
+@kernel_function
 def _pick(cumulative, n: int, u: float) -> int:
     return _bisect_right(cumulative, u, 0, n - 1)
 
 
-@njit(cache=True)
+@kernel_function
 def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now: float) -> int:
     """Create a household (its attributes from its own draws); return its slot."""
     nfree = st.counters[C_NFREE]
@@ -1066,7 +1067,7 @@ def new_household(st, t: int, seed: np.uint64, cause: int, population: int, now:
     return slot
 
 
-@njit(cache=True)
+@kernel_function
 def profile_of(st, slot: int) -> int:
     """A household's eligibility profile (the row of ``elig``) from its attributes."""
     dims = st.profile_dims  # kinds, needs, causes, size classes
@@ -1074,7 +1075,7 @@ def profile_of(st, slot: int) -> int:
     return (profile * dims[2] + st.h_cause[slot]) * dims[3] + st.h_size[slot]
 
 
-@njit(cache=True)
+@kernel_function
 def remove_household(st, slot: int) -> None:
     """Free a household's row (its pending events are stale: its token moved on)."""
     _spell_end(st, slot)
@@ -1084,7 +1085,7 @@ def remove_household(st, slot: int) -> None:
     st.counters[C_NFREE] = n + 1
 
 
-@njit(cache=True)
+@kernel_function
 def is_eligible(st, slot: int, transition: int) -> bool:
     return st.elig[st.h_profile[slot], transition]
 
@@ -1092,7 +1093,7 @@ def is_eligible(st, slot: int, transition: int) -> bool:
 # ============================================================================================
 # Moves
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
     """Put a household in ``state``: count it, schedule its departure, put it on waiting lists.
 
@@ -1190,7 +1191,7 @@ def _enter(st, slot: int, state: int, stay_days: float, elapsed: float) -> None:
                 schedule(st, now + delay, EV_OUTREACH, slot, st.h_token[slot], 0)
 
 
-@njit(cache=True)
+@kernel_function
 def _join(st, slot: int, transition: int, since: float) -> None:
     """Put a household on the waiting list of ``transition``'s target; a wait begun goes on."""
     t = st.h_terr[slot]
@@ -1211,7 +1212,7 @@ def _join(st, slot: int, transition: int, since: float) -> None:
         _push_pending(st, t, target)
 
 
-@njit(cache=True)
+@kernel_function
 def _move(st, slot: int, transition: int, destination: int) -> None:
     """Move a household along ``transition`` now; with ``destination`` >= 0, into that territory."""
     t = st.h_terr[slot]
@@ -1290,7 +1291,7 @@ def _move(st, slot: int, transition: int, destination: int) -> None:
 # ============================================================================================
 # Allocation
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _accepts_offer(st, slot: int, transition: int, refusal: float) -> bool:
     if st.counters[C_HOOK_OFFER]:
         with objmode(accepted="boolean"):
@@ -1303,7 +1304,7 @@ def _accepts_offer(st, slot: int, transition: int, refusal: float) -> bool:
     return uniform(st.h_seed[slot], draw_tag(P_OFFER, target, n)) >= refusal
 
 
-@njit(cache=True)
+@kernel_function
 def _accepts_move(st, slot: int, destination: int, probability: float) -> bool:
     if st.counters[C_HOOK_MOVE]:
         with objmode(accepted="boolean"):
@@ -1312,7 +1313,7 @@ def _accepts_move(st, slot: int, destination: int, probability: float) -> bool:
     return uniform(st.h_seed[slot], draw_tag(P_MOBILITY, destination, st.h_mobility_offers[slot])) < probability
 
 
-@njit(cache=True)
+@kernel_function
 def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool, public: int) -> bool:
     """Offer a vacancy of ``state`` to waiting households in priority order (shelter places:
     households that fit the free places; housing: those of ``size_class``, of ``public`` where
@@ -1376,7 +1377,7 @@ def offer_until_accepted(st, t: int, state: int, size_class: int, repeat: bool, 
     return placed
 
 
-@njit(cache=True)
+@kernel_function
 def fill_pending(st) -> None:
     """Offer every vacancy that may have opened (states pushed on the pending stack)."""
     n_states = len(st.cap_kind)
@@ -1395,7 +1396,7 @@ def fill_pending(st) -> None:
                     offer_until_accepted(st, t, state, c, True, 0)
 
 
-@njit(cache=True)
+@kernel_function
 def _offer_elsewhere(st, t: int, state: int, size_class: int) -> bool:
     """Maybe offer a letting of territory ``t`` to a household waiting in a linked territory."""
     share = st.mob_share[t]
@@ -1445,7 +1446,7 @@ def _offer_elsewhere(st, t: int, state: int, size_class: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@kernel_function
 def let(st, t: int, state: int, size_class: int) -> None:
     """A unit of a turnover-supplied stock is let: to a household of a linked territory (mobility)
     or of this one; if none fits it goes to ordinary demand."""
@@ -1478,7 +1479,7 @@ def let(st, t: int, state: int, size_class: int) -> None:
 # ============================================================================================
 # Events
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def schedule_arrival(st, t: int, inflow: int) -> None:
     rate = st.inf_rate[t, inflow] / DAYS_PER_YEAR
     if rate <= 0:
@@ -1487,7 +1488,7 @@ def schedule_arrival(st, t: int, inflow: int) -> None:
     schedule(st, st.clock[K_NOW] + gap / rate, EV_ARRIVAL, t, inflow, 0)
 
 
-@njit(cache=True)
+@kernel_function
 def schedule_letting(st, t: int, state: int) -> None:
     """Schedule the next letting of a turnover-supplied state (Poisson: a rate change simply
     draws the next one anew)."""
@@ -1499,7 +1500,7 @@ def schedule_letting(st, t: int, state: int) -> None:
     schedule(st, st.clock[K_NOW] + gap / rate, EV_LETTING, t, state, st.sup_token[t, state])
 
 
-@njit(cache=True)
+@kernel_function
 def _arrival(st, t: int, inflow: int) -> None:
     """A household becomes homeless, unless prevention keeps it housed or diverts it to housing."""
     _, u, seed = stream_next(st, st.inf_stream[t, inflow])
@@ -1522,7 +1523,7 @@ def _arrival(st, t: int, inflow: int) -> None:
         _enter(st, slot, st.inf_entry[t, inflow], math.nan, 0.0)
 
 
-@njit(cache=True)
+@kernel_function
 def _letting(st, t: int, state: int, token: int) -> None:
     if token != st.sup_token[t, state]:
         return  # superseded by a rate change
@@ -1537,7 +1538,7 @@ def _letting(st, t: int, state: int, token: int) -> None:
     schedule_letting(st, t, state)
 
 
-@njit(cache=True)
+@kernel_function
 def _call(st, slot: int) -> None:
     """A household on the street asks the 115: it joins the lists of the 115's shelters for
     ``request_days``; a place that frees up meanwhile may be its (by the lists' rule)."""
@@ -1556,7 +1557,7 @@ def _call(st, slot: int) -> None:
         lapse_push(st, t, st.clock[K_NOW] + st.line_par[t, LP_REQUEST_DAYS], slot, st.h_token[slot])
 
 
-@njit(cache=True)
+@kernel_function
 def _call_end(st, slot: int) -> None:
     """The household's request lapsed unmet (it is still on the street): it leaves the 115's
     lists, places held for it go to others, and it calls again later."""
@@ -1577,7 +1578,7 @@ def _call_end(st, slot: int) -> None:
     schedule(st, st.clock[K_NOW] + law_sample(st, st.line_recall[t], u), EV_CALL, slot, st.h_token[slot], 0)
 
 
-@njit(cache=True)
+@kernel_function
 def _regularise(st, slot: int) -> None:
     """A household gets a regular residence status: the queues it was not eligible to open."""
     t = st.h_terr[slot]
@@ -1595,14 +1596,14 @@ def _regularise(st, slot: int) -> None:
             _join(st, slot, tr, st.clock[K_NOW])
 
 
-@njit(cache=True)
+@kernel_function
 def _support_ends(st, slot: int) -> None:
     if st.h_supported[slot]:
         st.h_supported[slot] = 0
         st.support_used[st.h_terr[slot]] -= 1
 
 
-@njit(cache=True)
+@kernel_function
 def _month_end(st, month: int) -> None:
     now = st.clock[K_NOW]
     st.counters[C_MONTHS_DONE] = month + 1
@@ -1644,7 +1645,7 @@ def _month_end(st, month: int) -> None:
         schedule(st, (month + 2) * MONTH_DAYS, EV_MONTH_END, month + 1, 0, 0)
 
 
-@njit(cache=True)
+@kernel_function
 def _set_clock(st, time: float) -> None:
     st.clock[K_NOW] = time
     if time >= st.clock[K_MONTH_END]:
@@ -1653,7 +1654,7 @@ def _set_clock(st, time: float) -> None:
         st.clock[K_MONTH_END] = (month + 1) * MONTH_DAYS
 
 
-@njit(cache=True)
+@kernel_function
 def set_month_from(st, time: float) -> None:
     """Set the clock to ``time`` and the month from it (a Mesa event runs at ``time``)."""
     st.clock[K_NOW] = time
@@ -1662,7 +1663,7 @@ def set_month_from(st, time: float) -> None:
     st.clock[K_MONTH_END] = (month + 1) * MONTH_DAYS
 
 
-@njit(cache=True)
+@kernel_function
 def run_events(st, until: float, mesa_time: float) -> int:
     """Process the kernel's events up to ``until`` and no later than ``mesa_time`` (a Python
     event at that time runs after the kernel's own events of the same time). Returns why it
@@ -1735,7 +1736,7 @@ def run_events(st, until: float, mesa_time: float) -> int:
             return R_INVARIANT
 
 
-@njit(cache=True)
+@kernel_function
 def capacities_hold(st) -> bool:
     """Whether every stock is within its capacity and none is negative (a check for tests, run
     after every event when ``counters[C_CHECK]`` is set)."""
@@ -1758,7 +1759,7 @@ def capacities_hold(st) -> bool:
 # ============================================================================================
 # The initial population
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def populate_state(st, t: int, state: int, in_persons: bool, count: int, cause: int, population: int, stream: int, entering, eligible_cache) -> int:
     """Place the initial occupants of one state, with elapsed stays drawn at equilibrium.
 
@@ -1816,7 +1817,7 @@ def populate_state(st, t: int, state: int, in_persons: bool, count: int, cause: 
 # ============================================================================================
 # Levers, called from Python by policies
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def add_capacity(st, t: int, state: int, amount: int, size_class: int) -> None:
     """Open places or units now (first lettings of turnover stocks are the caller's)."""
     change_capacity(st, t, state, amount, size_class, st.clock[K_NOW])
@@ -1826,7 +1827,7 @@ def add_capacity(st, t: int, state: int, amount: int, size_class: int) -> None:
         _push_pending(st, t, state)
 
 
-@njit(cache=True)
+@kernel_function
 def remove_capacity(st, t: int, state: int, amount: int, size_class: int) -> None:
     """Close places or units: free ones now, occupied ones as their occupants leave."""
     change_capacity(st, t, state, -amount, size_class, st.clock[K_NOW])
@@ -1834,13 +1835,13 @@ def remove_capacity(st, t: int, state: int, amount: int, size_class: int) -> Non
         schedule_letting(st, t, state)
 
 
-@njit(cache=True)
+@kernel_function
 def set_share_to_homeless(st, t: int, state: int, share: float) -> None:
     st.sup_share[t, state] = share
     schedule_letting(st, t, state)
 
 
-@njit(cache=True)
+@kernel_function
 def set_priority_rule(st, t: int, state: int, rule: int) -> None:
     """Change the priority rule of a waiting list; the households on it are re-sorted."""
     st.rule[t, state] = rule
@@ -1850,7 +1851,7 @@ def set_priority_rule(st, t: int, state: int, rule: int) -> None:
         wl_add(st, t, state, slot, k0, k1, k2, k3, fit_bin(st, state, slot))
 
 
-@njit(cache=True)
+@kernel_function
 def close_transition(st, t: int, transition: int) -> None:
     """Households waiting along a closed transition leave that waiting list."""
     target, origin = st.edge_target[transition], st.edge_origin[transition]
@@ -1860,13 +1861,13 @@ def close_transition(st, t: int, transition: int) -> None:
             st.h_queue_since[slot, st.qidx[target]] = math.nan
 
 
-@njit(cache=True)
+@kernel_function
 def schedule_python(st, time: float, event: int) -> None:
     """Schedule Python event number ``event`` on the kernel's queue."""
     schedule(st, time, EV_PYTHON, event, 0, 0)
 
 
-@njit(cache=True)
+@kernel_function
 def set_laws(st, code, a, b, off, n, lbtotal, edges, cumulative, lbcumulative) -> None:
     """Replace the law table (a policy brought a new readiness law)."""
     st.law_code = code
@@ -1880,7 +1881,7 @@ def set_laws(st, code, a, b, off, n, lbtotal, edges, cumulative, lbcumulative) -
     st.emp_lbcum = lbcumulative
 
 
-@njit(cache=True)
+@kernel_function
 def take_slides(st):
     """The lease slides recorded since the last call: rows (territory, state, size class)."""
     n = st.counters[C_NSLIDE]
@@ -1892,7 +1893,7 @@ def take_slides(st):
 # ============================================================================================
 # Reading the state from Python
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def household_arrays(st):
     """The household arrays (fetch again after the kernel reports R_GROWN)."""
     return (
@@ -1903,7 +1904,7 @@ def household_arrays(st):
     )
 
 
-@njit(cache=True)
+@kernel_function
 def logs(st):
     """The waits, times to housing and trajectory rows recorded so far (copies)."""
     nw, nt, nm = st.counters[C_NWAIT], st.counters[C_NTTH], st.counters[C_NMV]
@@ -1914,19 +1915,19 @@ def logs(st):
     )
 
 
-@njit(cache=True)
+@kernel_function
 def pool_rows(st):
     """Rows of the waiting lists' pool: allocated, handed out to heaps, holding entries."""
     return st.heap_pool.shape[0], st.counters[C_POOL], st.heap_size.sum()
 
 
-@njit(cache=True)
+@kernel_function
 def compact_heaps(st) -> None:
     """Give back the pool rows that no heap uses (done by the kernel when the pool is full)."""
     _compact_heaps(st, -1, 0)
 
 
-@njit(cache=True)
+@kernel_function
 def heap_head(st, hid: int):
     """Key and sequence number of the head of a heap (the head may be stale)."""
     return st.heap_pool[st.heap_off[hid], : HEAP_COLUMNS - 1].copy()
@@ -1949,7 +1950,7 @@ N_NEEDS = 3
 # where code = territory of entry x states + entry state.
 
 
-@njit(cache=True)
+@kernel_function
 def _spell_row(st, slot: int, code: int, event: int, start: float, duration: float) -> None:
     n = st.counters[C_NSPELL]
     if n >= st.sp_i.shape[0]:
@@ -1976,13 +1977,13 @@ def _spell_row(st, slot: int, code: int, event: int, start: float, duration: flo
     st.counters[C_NSPELL] = n + 1
 
 
-@njit(cache=True)
+@kernel_function
 def spell_open(st, slot: int) -> None:
     """An arriving household starts a spell towards housing (its entry state is set by _enter)."""
     st.h_spell[slot] = -1
 
 
-@njit(cache=True)
+@kernel_function
 def _spell_enter(st, slot: int, state: int, now: float) -> None:
     """A household enters ``state``: its spell's entry state, its housing, its return to the street."""
     h = st.h_spell[slot]
@@ -2003,7 +2004,7 @@ def _spell_enter(st, slot: int, state: int, now: float) -> None:
         st.h_spell[slot] = 0
 
 
-@njit(cache=True)
+@kernel_function
 def _spell_end(st, slot: int) -> None:
     """A household leaves the system: an open spell ends unhoused."""
     h = st.h_spell[slot]
@@ -2013,7 +2014,7 @@ def _spell_end(st, slot: int) -> None:
     st.h_spell[slot] = 0
 
 
-@njit(cache=True)
+@kernel_function
 def spell_log(st):
     """The spell rows so far (copies), with a censored row for every household still unhoused
     now, and the group columns of the wait log: (spell ints, spell floats, wait groups)."""
@@ -2053,7 +2054,7 @@ def spell_log(st):
     return out_i, out_f, groups
 
 
-@njit(cache=True)
+@kernel_function
 def _record_wait_group(st, slot: int) -> None:
     """The group of the household whose wait was just recorded (call after _record_wait)."""
     n = st.counters[C_NWAIT] - 1
@@ -2068,7 +2069,7 @@ def _record_wait_group(st, slot: int) -> None:
     row[3] = st.h_state[slot]
 
 
-@njit(cache=True)
+@kernel_function
 def _integrate_needs(st, t: int, s: int, now: float) -> None:
     dt = now - st.nd_last[t, s]
     if dt > 0:
@@ -2078,7 +2079,7 @@ def _integrate_needs(st, t: int, s: int, now: float) -> None:
         st.nd_last[t, s] = now
 
 
-@njit(cache=True)
+@kernel_function
 def _occupy_needs(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     """Households and persons of a state costed by needs level (call beside _occupy)."""
     if not st.nd_costed[t, s]:
@@ -2089,7 +2090,7 @@ def _occupy_needs(st, t: int, s: int, slot: int, sign: int, now: float) -> None:
     st.nd_occ_p[t, s, n] += sign * st.h_persons[slot]
 
 
-@njit(cache=True)
+@kernel_function
 def _month_end_needs(st, t: int, month: int, now: float) -> None:
     """Cost of the month of the states costed by needs level: the household's reference person at
     the rate of its needs level, the other members (children, partners) at the members' rate."""
@@ -2113,12 +2114,12 @@ def _month_end_needs(st, t: int, month: int, now: float) -> None:
 # policy), the run starts again from there: times shift back by ``days``, the records restart
 # (the model's Python side zeroes the r_* arrays), and the population is the initial one.
 # ============================================================================================
-@njit(cache=True)
+@kernel_function
 def _shift(x: float, days: float) -> float:
     return x - days  # NaN stays NaN
 
 
-@njit(cache=True)
+@kernel_function
 def _rekey(st, t: int, s: int) -> None:
     """Rebuild a waiting list with its households' keys computed anew, in their order of joining."""
     q = st.qidx[s]
@@ -2154,7 +2155,7 @@ def _rekey(st, t: int, s: int) -> None:
         wl_add(st, t, s, slot, k0, k1, k2, k3, fit_bin(st, s, slot))
 
 
-@njit(cache=True)
+@kernel_function
 def rebase(st, days: float) -> None:
     """Shift every time of the run back by ``days`` (the end of a spin-up becomes time 0)."""
     counters = st.counters

@@ -1,0 +1,46 @@
+"""How kernel functions are compiled: one version per widened signature, whatever compiled callers pass."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+
+from lda_sim.engine import kernel
+from lda_sim.engine.compiled import KernelDispatcher, kernel_function
+
+FLAG = 3  # a module-level code: numba types it as the literal 3 inside compiled code
+
+
+@kernel_function
+def _scaled(x, sign, on):
+    """A callee that the callers below reach with literals, int32 and int64 arguments."""
+    return x * sign if on else -x
+
+
+@kernel_function
+def _callers(a32, b64):
+    """Calls ``_scaled`` with every kind of argument a kernel function receives from compiled code."""
+    return (
+        _scaled(a32, 1, True)
+        + _scaled(b64, -1, False)
+        + _scaled(FLAG, np.int32(2), True)
+        + _scaled(b64, a32, on=b64 > 0)
+    )
+
+
+def test_callee_has_one_version_for_literals_and_narrow_integers() -> None:
+    a32, b64 = np.int32(5), np.int64(7)
+    assert _callers(a32, b64) == 5 - 7 + 6 + 35
+    assert _scaled.signatures == [(types.int64, types.int64, types.boolean)]
+
+
+def test_python_calls_keep_their_types() -> None:
+    """Calls from Python are typed by their values, as with njit (no literal types arise there)."""
+    assert _scaled(2.5, 2, True) == 5.0
+    assert (types.float64, types.int64, types.boolean) in _scaled.signatures
+
+
+def test_every_kernel_function_is_a_kernel_dispatcher() -> None:
+    jitted = [name for name, obj in vars(kernel).items() if hasattr(obj, "py_func") and getattr(obj.py_func, "__module__", "") == kernel.__name__]
+    assert len(jitted) > 100
+    assert all(isinstance(getattr(kernel, name), KernelDispatcher) for name in jitted)
