@@ -44,3 +44,20 @@ def test_every_kernel_function_is_a_kernel_dispatcher() -> None:
     jitted = [name for name, obj in vars(kernel).items() if hasattr(obj, "py_func") and getattr(obj.py_func, "__module__", "") == kernel.__name__]
     assert len(jitted) > 100
     assert all(isinstance(getattr(kernel, name), KernelDispatcher) for name in jitted)
+
+
+def test_kernel_state_refuses_an_array_of_the_wrong_type_naming_its_field() -> None:
+    from pathlib import Path
+
+    import pytest
+
+    from lda_sim.config.scenario import load_scenario
+    from lda_sim.engine.model import HousingModel
+    from lda_sim.engine.state import FIELDS, new_state
+
+    model = HousingModel(load_scenario(Path(__file__).parent / "data" / "scenario_small.yaml", years=0.1))
+    arrays = {name: model._a[name] for name, _ in FIELDS}
+    new_state(arrays)  # every field stored
+    arrays["h_queue_since"] = arrays["h_queue_since"].astype(np.float32)
+    with pytest.raises(TypeError, match="kernel state field 'h_queue_since' must be array\\(float64"):
+        new_state(arrays)

@@ -410,9 +410,9 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     a = {n: (np.ascontiguousarray(a[n]) if isinstance(a[n], np.ndarray) else a[n]) for n, _ in FIELDS}
     streams.refill(a["st_exp"], a["st_uni"], a["st_seed"], a["st_used"], a["st_filled"])
     streams.refill(a["st_exp"], a["st_uni"], a["st_seed"], a["st_used"], a["st_filled"])
-    state = new_state(*(a[n] for n, _ in FIELDS))
+    kernel_state = new_state(a)
     n_profiles = int(np.prod(a["profile_dims"])) * 4
-    return Built(state, a, streams, laws, initial_streams, pop_index, n_profiles)
+    return Built(kernel_state, a, streams, laws, initial_streams, pop_index, n_profiles)
 
 
 def _ragged(rows: list[list[Any]], dtype: Any = np.int64) -> tuple[np.ndarray, np.ndarray]:
