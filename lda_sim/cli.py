@@ -251,11 +251,11 @@ def run(
 
 
 def _warm_up() -> None:
-    """Compile the engine first if its cache is cold, saying so (it takes a minute or two, once)."""
+    """Compile the engine first if its cache is cold, saying so (it takes about a minute, once)."""
     from .warmup import compile_engine, is_compiled
 
     if not is_compiled():
-        click.echo("Compiling the simulation engine (first run on this machine: 1 to 2 minutes; cached for later runs)...", err=True)
+        click.echo("Compiling the simulation engine (first run on this machine: about a minute; cached for later runs)...", err=True)
         click.echo(f"  compiled in {compile_engine():.0f} s", err=True)
 
 
