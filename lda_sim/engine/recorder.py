@@ -198,9 +198,10 @@ class Recorder:
             sp_i, sp_f = np.zeros((0, 9), np.int32), np.zeros((0, 2))
         else:
             sp_i, sp_f = spells[0], spells[1]
+        # columns taken one at a time (not the rows as int64: 72 bytes a spell, most of the dataset's peak)
         spell = sp_i[:, 2] != SPELL_RETURN
-        si, sf = sp_i[spell].astype(np.int64), sp_f[spell]
-        housed = si[:, 2] == 0
+        terr, event, duration = sp_i[spell, 0].astype(np.int64), sp_i[spell, 2], sp_f[spell, 1]
+        housed = event == 0
         comment = (
             "households that entered the system during the run (arrivals, including those diverted straight to "
             "housing, housed at once); a spell ends when the household is housed, or is censored when it leaves "
@@ -210,31 +211,31 @@ class Recorder:
         horizons = np.array(HORIZONS_MONTHS, float) * MONTH_DAYS
 
         def km(group: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            code = si[:, 0] * n + group
-            curves = kaplan_meier(sf[:, 1], housed, code, t * n)
+            code = terr * n + group
+            curves = kaplan_meier(duration, housed, code, t * n)
             quantiles = np.stack([curves.quantile(q) for q in KM_QUANTILES], axis=-1).reshape(t, n, -1)
             shares = np.stack([1.0 - curves.survival_at(h) for h in horizons], axis=-1).reshape(t, n, -1)
             counts = np.zeros((t * n, len(SPELL_EVENTS)), np.int64)
-            np.add.at(counts, (code, si[:, 2]), 1)
+            np.add.at(counts, (code, event), 1)
             return quantiles, shares, counts.reshape(t, n, -1)
 
         out: dict[str, tuple] = {}
-        q, sh, counts = km(np.zeros(len(si), np.int64), 1)
+        q, sh, counts = km(np.zeros(len(terr), np.int64), 1)
         out["spells"] = (("territory", "spell_event"), counts[:, 0], "households", "Spells towards housing of the households that entered during the run, by how they ended", comment)
         out["time_to_housing_km"] = (("territory", "km_statistic"), q[:, 0], "days", "Time from entering the system to a first home (Kaplan-Meier, censoring-aware)", comment)
         out["share_housed_within"] = (("territory", "horizon"), sh[:, 0], "1", "Share of entering households housed within the horizon (Kaplan-Meier)", comment)
         for dim, column in SPELL_GROUPS:
-            q, sh, counts = km(si[:, column], sizes[dim])
+            q, sh, counts = km(sp_i[spell, column].astype(np.int64), sizes[dim])
             out[f"spells_by_{dim}"] = ((("territory", dim, "spell_event")), counts, "households", f"Spells towards housing by {dim.replace('_', ' ')} and how they ended", comment)
             out[f"time_to_housing_km_by_{dim}"] = (("territory", dim, "km_statistic"), q, "days", f"Time to a first home by {dim.replace('_', ' ')} (Kaplan-Meier)", comment)
             out[f"share_housed_within_by_{dim}"] = (("territory", dim, "horizon"), sh, "1", f"Share housed within the horizon by {dim.replace('_', ' ')} (Kaplan-Meier)", comment)
         # returns to the street within 12 months: among those housed at least 12 months before the end
         end = self.months_done * MONTH_DAYS
-        ri, rf = sp_i[~spell].astype(np.int64), sp_f[~spell]
-        housed_at = sf[housed, 0] + sf[housed, 1]
-        exposed = np.bincount(si[housed, 0][housed_at <= end - RETURN_WINDOW_DAYS], minlength=t)
+        ri, rf = sp_i[~spell, 0], sp_f[~spell]
+        housed_at = sp_f[spell, 0][housed] + duration[housed]
+        exposed = np.bincount(terr[housed][housed_at <= end - RETURN_WINDOW_DAYS], minlength=t)
         back = (rf[:, 0] <= end - RETURN_WINDOW_DAYS) & (rf[:, 1] <= RETURN_WINDOW_DAYS)
-        returned = np.bincount(ri[back, 0], minlength=t)
+        returned = np.bincount(ri[back], minlength=t)
         rcomment = (
             "households that entered during the run and were first housed at least 12 months before the end of the "
             "run (the denominator, housed_12_months_before_end); those back on the street (any state of kind street) "
