@@ -11,13 +11,19 @@ from lda_sim.engine.compiled import KernelDispatcher, kernel_function
 FLAG = 3  # a module-level code: numba types it as the literal 3 inside compiled code
 
 
-@kernel_function
+def _uncached(func):
+    """A kernel dispatcher without the on-disk cache (a cached caller would load its callees'
+    code from disk, compiling no callee version for the test to count)."""
+    return KernelDispatcher(py_func=func, locals={}, targetoptions={"nopython": True})
+
+
+@_uncached
 def _scaled(x, sign, on):
     """A callee that the callers below reach with literals, int32 and int64 arguments."""
     return x * sign if on else -x
 
 
-@kernel_function
+@_uncached
 def _callers(a32, b64):
     """Calls ``_scaled`` with every kind of argument a kernel function receives from compiled code."""
     return (
@@ -38,6 +44,13 @@ def test_python_calls_keep_their_types() -> None:
     """Calls from Python are typed by their values, as with njit (no literal types arise there)."""
     assert _scaled(2.5, 2, True) == 5.0
     assert (types.float64, types.int64, types.boolean) in _scaled.signatures
+
+
+def test_kernel_function_gives_a_cached_kernel_dispatcher() -> None:
+    from numba.core.caching import NullCache
+
+    compiled = kernel_function(lambda x: x + 1)
+    assert isinstance(compiled, KernelDispatcher) and not isinstance(compiled._cache, NullCache)
 
 
 def test_every_kernel_function_is_a_kernel_dispatcher() -> None:
