@@ -21,6 +21,15 @@ ROLES = ("scenario", "pathway", "territory")
 Patch = Callable[[dict[str, Any]], Any] | str | None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the engine before the first test if its cache is cold, as ``lda-sim warmup`` does
+    (in a child process at numba's level 1), so that every test loads it from the cache."""
+    from lda_sim.warmup import compile_engine, is_compiled
+
+    if not is_compiled():
+        compile_engine()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The folder of the small test configuration."""
