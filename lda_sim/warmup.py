@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from numba.core import config
@@ -79,11 +80,15 @@ def _call_every_entry_point() -> None:
         territory.capacity(shelter)
         model.run_until(model.horizon)
         model.dataset()
+        HousingModel(replace(model.scenario, spin_up_years=0.1))  # a spin-up, then its times rebased
         kernel.let(model._st, 0, shelter, 0)
         kernel.set_share_to_homeless(model._st, 0, shelter, 0.0)
         kernel.close_transition(model._st, 0, 0)
         kernel.take_slides(model._st)
         kernel.set_laws(model._st, *(model._a[name] for name in LAW_FIELDS))
+        kernel.schedule_letting(model._st, 0, shelter)  # no turnover supply here: nothing scheduled
+        kernel.set_month_from(model._st, model.time)
+        kernel.capacities_hold(model._st)
 
 
 if __name__ == "__main__":  # the child process of compile_engine

@@ -49,3 +49,28 @@ def test_the_child_runs_every_entry_point_and_leaves_the_cache_warm() -> None:
     done = subprocess.run([sys.executable, "-m", "lda_sim.warmup"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert warmup.is_compiled()
+
+
+def test_the_warmup_loads_every_kernel_function_that_python_calls() -> None:
+    """A kernel function called from Python that the warm-up does not call would be compiled
+    (at numba's default level, in the middle of the first real run) after ``lda-sim warmup``."""
+    import re
+    from pathlib import Path
+
+    from lda_sim.engine import kernel
+    from lda_sim.engine.compiled import KernelDispatcher
+
+    package = Path(kernel.__file__).parents[1]
+    called = set()
+    for path in package.rglob("*.py"):
+        if path.name not in ("kernel.py", "warmup.py"):
+            called |= set(re.findall(r"\b(?:k|kernel)\.([a-z_][a-z_0-9]*)\(", path.read_text()))
+    jitted = sorted(name for name in called if isinstance(getattr(kernel, name, None), KernelDispatcher))
+    assert {"run_events", "populate_state", "rebase", "let"} <= set(jitted)
+    code = (
+        "from lda_sim.engine import kernel\nfrom lda_sim.warmup import _call_every_entry_point\n_call_every_entry_point()\n"
+        f"print(' '.join(n for n in {jitted!r} if not getattr(kernel, n).signatures))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
