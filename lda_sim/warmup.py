@@ -6,8 +6,9 @@ on purpose (``lda-sim warmup``, and the command line's first run), running a tin
 calling every entry point that policies use, so that no later run pays for compilation.
 
 A cold cache is filled by a child process in which numba optimises at level 1
-(:data:`COMPILE_OPT_LEVEL`) instead of its default 3: it compiles in about 50 s instead of 70 with
-the same run times and identical results (measured in the README's Benchmarks). The level is a
+(:data:`COMPILE_OPT_LEVEL`) instead of its default 3: it compiles in 25-30% less time (50 s instead
+of 66-73 s on a quiet machine) with the same run times and identical results (measured in the
+README's Benchmarks). The level is a
 process-wide numba setting, so it is set in that child only, never in the caller's process; the
 cache it writes is then loaded here. A kernel compiled on first use without this module (from the
 Python API) is compiled in-process at numba's default level.
