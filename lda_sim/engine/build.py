@@ -363,8 +363,9 @@ def build(scenario: Scenario, seed: int, rules: dict[int, int], *, trajectories:
     # --- the event queue ---
     n_events = 1024
     a["ev_time"], a["td_time"] = np.zeros(n_events), np.zeros(n_events)
-    for name in ("ev_seq", "ev_kind", "ev_a", "ev_b", "ev_c", "ev_next", "td_seq", "td_id"):
+    for name in ("ev_seq", "td_seq", "td_id"):
         a[name] = np.zeros(n_events, np.int64)
+    a["ev_data"] = np.zeros((n_events, k.EV_COLUMNS), np.int32)
     # --- lapses of 115 requests: a ring per territory (kernel.lapse_push) ---
     a["lp_time"] = np.zeros((T, 64))
     a["lp_seq"], a["lp_slot"], a["lp_token"] = (np.zeros((T, 64), np.int64) for _ in range(3))

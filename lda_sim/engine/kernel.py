@@ -41,6 +41,9 @@ EV_ARRIVAL, EV_LETTING, EV_DEPART, EV_READY, EV_MONTH_END, EV_PYTHON = 0, 1, 2, 
 # EV_CALL_END is never scheduled: it is the kind run_events gives a lapse taken from the rings
 # of 115 requests (lapse_push), so that it is dispatched and counted like the queue's events.
 EV_CALL, EV_CALL_END, EV_OUTREACH, EV_REGULARISE, EV_SUPPORT_END = 6, 7, 8, 9, 10
+#: Columns of an event record's integers (``ev_data``, int32: slots, tokens, ids, transitions
+#: and months all stay far below 2**31; the time and the sequence number have arrays of their own)
+EV_KIND, EV_A, EV_B, EV_C, EV_NEXT, EV_COLUMNS = 0, 1, 2, 3, 4, 5
 LAW_EXPONENTIAL, LAW_LOGNORMAL, LAW_FIXED, LAW_EMPIRICAL = 0, 1, 2, 3
 RULE_FCFS, RULE_PRIORITY_FIRST, RULE_LONGEST, RULE_VULNERABILITY, RULE_FAMILIES_FIRST, RULE_CUSTOM = 0, 1, 2, 3, 4, 5
 #: Publics of the lettings to homeless households (config.LETTING_PUBLICS): a household's public
@@ -223,7 +226,8 @@ def stream_next(st, stream: int):
 
 
 # ============================================================================================
-# The event queue: a calendar. Events are records (time, seq, kind, a, b, c); those of later
+# The event queue: a calendar. Events are records (time, seq, kind, a, b, c), the integers of
+# a record in one row of ``ev_data`` (one cache line, where seven arrays took one each); those of later
 # days wait unsorted in a list per day (the last day holds everything past the horizon), and
 # the current day's are in a small binary heap on (time, seq). Events therefore run in the
 # order of (time, scheduling order), at a cost that does not grow with the events pending.
@@ -234,11 +238,9 @@ def _grow_records(st) -> None:
     m = 2 * n
     st.ev_time = _resized_f8(st.ev_time, m)
     st.ev_seq = _resized_i8(st.ev_seq, m)
-    st.ev_kind = _resized_i8(st.ev_kind, m)
-    st.ev_a = _resized_i8(st.ev_a, m)
-    st.ev_b = _resized_i8(st.ev_b, m)
-    st.ev_c = _resized_i8(st.ev_c, m)
-    st.ev_next = _resized_i8(st.ev_next, m)
+    data = np.zeros((m, EV_COLUMNS), np.int32)
+    data[:n] = st.ev_data
+    st.ev_data = data
 
 
 @kernel_function
@@ -302,7 +304,7 @@ def schedule(st, time: float, kind: int, a: int, b: int, c: int) -> None:
     seq = counters[C_SEQ]
     record = counters[C_FREE_EV]
     if record >= 0:
-        counters[C_FREE_EV] = st.ev_next[record]
+        counters[C_FREE_EV] = st.ev_data[record, EV_NEXT]
     else:
         record = counters[C_NREC]
         if record >= len(st.ev_time):
@@ -310,17 +312,18 @@ def schedule(st, time: float, kind: int, a: int, b: int, c: int) -> None:
         counters[C_NREC] = record + 1
     st.ev_time[record] = time
     st.ev_seq[record] = seq
-    st.ev_kind[record] = kind
-    st.ev_a[record] = a
-    st.ev_b[record] = b
-    st.ev_c[record] = c
+    data = st.ev_data
+    data[record, EV_KIND] = kind
+    data[record, EV_A] = a
+    data[record, EV_B] = b
+    data[record, EV_C] = c
     counters[C_NEV] += 1
     last = len(st.day_head) - 1
     day = int(time) if time < last else last
     if day <= counters[C_DAY]:
         _today_push(st, time, seq, record)
     else:
-        st.ev_next[record] = st.day_head[day]
+        data[record, EV_NEXT] = st.day_head[day]
         st.day_head[day] = record
 
 
@@ -339,7 +342,7 @@ def next_event_time(st) -> float:
         record = heads[day]
         heads[day] = -1
         while record >= 0:
-            following = st.ev_next[record]
+            following = st.ev_data[record, EV_NEXT]
             _today_push(st, st.ev_time[record], st.ev_seq[record], record)
             record = following
     return st.td_time[0]
@@ -347,12 +350,15 @@ def next_event_time(st) -> float:
 
 @kernel_function
 def _pop_event(st):
-    """The next event (call :func:`next_event_time` first); its record is freed."""
+    """The next event's (kind, a, b, c) (call :func:`next_event_time` first, which gives its
+    time); its record is freed."""
     record = _today_pop(st)
-    st.counters[C_NEV] -= 1
-    st.ev_next[record] = st.counters[C_FREE_EV]
-    st.counters[C_FREE_EV] = record
-    return st.ev_time[record], st.ev_kind[record], st.ev_a[record], st.ev_b[record], st.ev_c[record]
+    counters = st.counters
+    counters[C_NEV] -= 1
+    data = st.ev_data
+    data[record, EV_NEXT] = counters[C_FREE_EV]
+    counters[C_FREE_EV] = record
+    return int(data[record, EV_KIND]), int(data[record, EV_A]), int(data[record, EV_B]), int(data[record, EV_C])
 
 
 # ============================================================================================
@@ -1690,7 +1696,7 @@ def run_events(st, until: float, mesa_time: float) -> int:
             a, b = _lapse_pop(st)
             kind, c = EV_CALL_END, 0
         else:
-            time, kind, a, b, c = _pop_event(st)
+            kind, a, b, c = _pop_event(st)
         _set_clock(st, time)
         counters[C_EVENTS] += 1
         if kind == EV_ARRIVAL:
@@ -2171,7 +2177,7 @@ def rebase(st, days: float) -> None:
         while record >= 0:
             records[k] = record
             k += 1
-            record = st.ev_next[record]
+            record = st.ev_data[record, EV_NEXT]
         st.day_head[day] = -1
     counters[C_TODAY] = 0
     counters[C_DAY] = -1
@@ -2179,14 +2185,14 @@ def rebase(st, days: float) -> None:
     last = len(st.day_head) - 1
     for i in range(k):
         record = records[i]
-        if st.ev_kind[record] == EV_MONTH_END:  # the month ends start again below
-            st.ev_next[record] = counters[C_FREE_EV]
+        if st.ev_data[record, EV_KIND] == EV_MONTH_END:  # the month ends start again below
+            st.ev_data[record, EV_NEXT] = counters[C_FREE_EV]
             counters[C_FREE_EV] = record
             continue
         time = st.ev_time[record] - days
         st.ev_time[record] = time
         day = int(time) if time < last else last
-        st.ev_next[record] = st.day_head[day]
+        st.ev_data[record, EV_NEXT] = st.day_head[day]
         st.day_head[day] = record
         counters[C_NEV] += 1
     cap = st.lp_time.shape[1]  # the lapses of open 115 requests
