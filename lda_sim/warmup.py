@@ -13,8 +13,8 @@ first reaches last (:data:`LATE_FIRST`). numba looks in its on-disk cache before
 function (its files are written atomically), so each child loads much of what the other has
 compiled: on two cores 44-53 s instead of 65-77 s for one child, the cache identical in what it
 computes. The level is a process-wide numba setting, so it is set in the children only, never in
-the caller's process; the cache they write is then loaded here. A kernel compiled on first use without this module (from the
-Python API) is compiled in-process at numba's default level.
+the caller's process; the cache they write is then loaded here. A kernel compiled on first use
+without this module (from the Python API) is compiled in-process at numba's default level.
 """
 
 from __future__ import annotations

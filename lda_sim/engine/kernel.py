@@ -227,7 +227,7 @@ def stream_next(st, stream: int):
 
 # ============================================================================================
 # The event queue: a calendar. Events are records (time, seq, kind, a, b, c), the integers of
-# a record in one row of ``ev_data`` (one cache line, where seven arrays took one each); those of later
+# a record in one 20-byte row of ``ev_data`` (they took five int64 arrays); those of later
 # days wait unsorted in a list per day (the last day holds everything past the horizon), and
 # the current day's are in a small binary heap on (time, seq). Events therefore run in the
 # order of (time, scheduling order), at a cost that does not grow with the events pending.
@@ -238,9 +238,7 @@ def _grow_records(st) -> None:
     m = 2 * n
     st.ev_time = _resized_f8(st.ev_time, m)
     st.ev_seq = _resized_i8(st.ev_seq, m)
-    data = np.zeros((m, EV_COLUMNS), np.int32)
-    data[:n] = st.ev_data
-    st.ev_data = data
+    st.ev_data = _resized_rows_i4(st.ev_data, m)
 
 
 @kernel_function
@@ -966,15 +964,11 @@ def grow_households(st) -> None:
     v = np.zeros((m, st.h_visits.shape[1]), np.int16)
     v[:n] = st.h_visits
     st.h_visits = v
-    o = np.zeros((m, st.h_offers.shape[1]), np.int32)
-    o[:n] = st.h_offers
-    st.h_offers = o
+    st.h_offers = _resized_rows_i4(st.h_offers, m)
     qs = np.full((m, st.h_queue_since.shape[1]), np.nan)
     qs[:n] = st.h_queue_since
     st.h_queue_since = qs
-    tk = np.zeros((m, st.h_ticket.shape[1]), np.int32)
-    tk[:n] = st.h_ticket
-    st.h_ticket = tk
+    st.h_ticket = _resized_rows_i4(st.h_ticket, m)
     fs = np.zeros(m, np.int64)
     fs[: len(st.free_slots)] = st.free_slots
     st.free_slots = fs
@@ -1007,6 +1001,14 @@ def _doubled_i8(a):
 @kernel_function
 def _resized_i4(a, m: int):
     b = np.zeros(m, np.int32)
+    b[: len(a)] = a
+    return b
+
+
+@kernel_function
+def _resized_rows_i4(a, m: int):
+    """A copy of a 2-D int32 array with ``m`` rows (the new ones zero)."""
+    b = np.zeros((m, a.shape[1]), np.int32)
     b[: len(a)] = a
     return b
 
